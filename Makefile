@@ -1,0 +1,36 @@
+# The front door. `make` lists the targets; every target sets up what it needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install test lint demo bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the package with its dev tools
+
+test: $(STAMP)  ## run the whole test suite
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP)  ## ruff and mypy
+	$(BIN)/ruff check importer tests benchmarks
+	$(BIN)/ruff format --check importer tests benchmarks
+	$(BIN)/mypy importer
+
+demo: $(STAMP)  ## send sample_data/ through the embedded sandbox and show the results workbook
+	$(BIN)/enerflo-import send sample_data/leads.xlsx -m mappings/sample.yaml --sandbox --fresh
+
+bench: $(STAMP)  ## run the benchmarks (ratios against a baseline measured in the same run)
+	$(BIN)/python benchmarks/run.py
+
+clean:  ## remove out/ and caches (keeps .venv)
+	rm -rf out .pytest_cache .ruff_cache .mypy_cache

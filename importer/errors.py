@@ -1,0 +1,56 @@
+"""Run-level exceptions with a user-facing message and hint; row problems are data, not these."""
+
+from __future__ import annotations
+
+
+class ImporterError(Exception):
+    """A problem that stops the run. `message` is one line in the user's coordinates."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class BadInputError(ImporterError):
+    """The sheet or the mapping cannot be used; nothing was sent (exit 3)."""
+
+    exit_code = 3
+
+
+class SheetError(BadInputError):
+    """The source file is missing, unreadable, empty or malformed."""
+
+
+class MappingError(BadInputError):
+    """The mapping YAML is malformed or does not fit the sheet."""
+
+
+class ResultsError(BadInputError):
+    """A results workbook given to `retry` was not written by this tool or was damaged."""
+
+
+class RunError(ImporterError):
+    """The run stopped part-way for a runtime reason (exit 1)."""
+
+    exit_code = 1
+
+
+class ApiKeyError(RunError):
+    """The API refused the key (401/403): nothing more can succeed."""
+
+
+class ApiDownError(RunError):
+    """Too many consecutive failures: the API is unreachable or broken."""
+
+
+class OutputError(RunError):
+    """The results file or journal could not be written."""
+
+
+class UsageError(ImporterError):
+    """Options that do not fit together (exit 2)."""
+
+    exit_code = 2

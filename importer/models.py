@@ -1,0 +1,60 @@
+"""Shared vocabulary: row statuses, exit codes, result columns and row problems; no I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, IntEnum
+
+
+class RowStatus(str, Enum):
+    VALID = "valid"
+    INVALID = "invalid"
+    CREATED = "created"
+    UPDATED = "updated"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    PENDING = "pending"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ACCEPTED = frozenset({RowStatus.CREATED, RowStatus.UPDATED})
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    RUN_STOPPED = 1
+    USAGE = 2
+    BAD_INPUT = 3
+    ROWS_NOT_ACCEPTED = 4
+    INTERRUPTED = 130
+
+
+# The columns appended to every source row in the results workbook, in this order.
+RESULT_COLUMNS = (
+    "import_status",
+    "import_message",
+    "import_warnings",
+    "import_record_id",
+    "import_lead_id",
+    "import_http_status",
+    "import_attempts",
+    "import_at",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about one row: an error makes the row invalid, a warning only annotates it.
+
+    `row` is the spreadsheet row number as Excel shows it (header row = 1 by default).
+    `field` is the lead field (`zip`, `appointment.date_time`, `survey_data.files[0].data`).
+    `message` is the full human text, starting with the field: `zip: "ABCDE" is not 5 digits`.
+    """
+
+    row: int
+    field: str
+    code: str
+    message: str
+    is_error: bool = True
