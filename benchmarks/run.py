@@ -1,0 +1,310 @@
+"""`make bench`: each figure is a ratio to a baseline measured in the same run, never a timed test.
+
+Usage: python benchmarks/run.py [--quick] [--only NAME ...]
+  dry_xlsx   dry run of a 100,000-row xlsx vs calamine read + xlsxwriter write of the same cells
+  dry_csv    dry run of a 1,000,000-row csv vs pandas read_csv + to_csv (time and peak memory)
+  send       per-row cost of `send` vs a bare requests.Session loop, same payloads, same sandbox
+  pacing     achieved rate as a share of --rate-limit, and the number of 429s
+  startup    `enerflo-import --version` and `--help` vs `python -c pass`
+--quick divides the sizes by 10 (a smoke run; the targets are for the full sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / "data"
+PY = sys.executable
+SCALE = 1
+
+
+def main() -> None:
+    global SCALE
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", nargs="*", default=[])
+    args = parser.parse_args()
+    SCALE = 10 if args.quick else 1
+    DATA.mkdir(parents=True, exist_ok=True)
+    benches = {
+        "startup": bench_startup,
+        "dry_xlsx": bench_dry_xlsx,
+        "dry_csv": bench_dry_csv,
+        "send": bench_send,
+        "pacing": bench_pacing,
+    }
+    for name, bench in benches.items():
+        if args.only and name not in args.only:
+            continue
+        print(f"== {name}", flush=True)
+        bench()
+
+
+def report(label: str, value: float, baseline: float, target: float, unit: str = "s") -> None:
+    ratio = value / baseline if baseline else float("inf")
+    verdict = "ok" if ratio <= target else "OVER TARGET"
+    print(f"  {label}: {value:.3f}{unit} vs baseline {baseline:.3f}{unit} -> {ratio:.2f}x "
+          f"(target <= {target}x) {verdict}", flush=True)
+
+
+def timed_child(code: str) -> tuple[float, int]:
+    """Run `code` in a fresh interpreter; return (wall seconds of the measured part, peak RSS KiB)."""
+    wrapper = (
+        "import time, resource, json, sys\n"
+        "t0 = time.perf_counter()\n"
+        f"{code}\n"
+        "t = time.perf_counter() - t0\n"
+        "print(json.dumps({'t': t, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n"
+    )
+    out = subprocess.run([PY, "-c", wrapper], capture_output=True, text=True, cwd=ROOT, check=True)
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return data["t"], data["rss"]
+
+
+# --- data --------------------------------------------------------------------------------
+
+COLUMNS = ["Lead ID", "First Name", "Last Name", "Email", "Phone", "Street", "City", "State",
+           "Zip", "Office", "Lead Source", "Notes"]
+MAPPING = """version: 1
+lead:
+  integration_record_id: Lead ID
+  first_name: First Name
+  last_name: Last Name
+  email: Email
+  mobile: Phone
+  address: Street
+  city: City
+  state: State
+  zip: Zip
+  office_name: {column: Office, default: Utah Office}
+  lead_source: Lead Source
+  add_note: Notes
+  lead_status: {value: Needs Contact}
+"""
+
+
+def rows(n: int) -> list[list[str]]:
+    states = [("UT", "84045", "Saratoga Springs"), ("MA", "02134", "Boston"),
+              ("AZ", "85003", "Phoenix"), ("CO", "80202", "Denver")]
+    out = []
+    for i in range(n):
+        state, zip_code, city = states[i % 4]
+        phone = f"(801) 555-{i % 10000:04d}"
+        if i % 50 == 0:
+            zip_code = "ABCDE"  # some invalid rows, as in real lists
+        out.append([f"L{i:07d}", f"First{i}", f"Last{i}", f"lead{i}@example.com", phone,
+                    f"{i} Main St", city, state, zip_code, "", "Facebook", ""])
+    return out
+
+
+def mapping_file() -> Path:
+    path = DATA / "bench.yaml"
+    path.write_text(MAPPING)
+    return path
+
+
+def xlsx_file(n: int) -> Path:
+    path = DATA / f"leads_{n}.xlsx"
+    if not path.exists():
+        import xlsxwriter
+
+        book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+        sheet = book.add_worksheet("Leads")
+        sheet.write_row(0, 0, COLUMNS)
+        for r, values in enumerate(rows(n), start=1):
+            for c, value in enumerate(values):
+                sheet.write_string(r, c, value)
+        book.close()
+    return path
+
+
+def csv_file(n: int) -> Path:
+    path = DATA / f"leads_{n}.csv"
+    if not path.exists():
+        import csv
+
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(COLUMNS)
+            writer.writerows(rows(n))
+    return path
+
+
+# --- benches -----------------------------------------------------------------------------
+
+
+def bench_startup() -> None:
+    def best(cmd: list[str], n: int = 5) -> float:
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=True)
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    base = best([PY, "-c", "pass"])
+    report("--version", best([PY, "-m", "importer", "--version"]), base, 6.0)
+    report("--help", best([PY, "-m", "importer", "--help"]), base, 6.0)
+    probe = subprocess.run(
+        [PY, "-c", "import sys, importer.cli; print('pandas' in sys.modules, 'pandera' in sys.modules)"],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    ).stdout.split()
+    print(f"  pandas imported at start-up: {probe[0]}, pandera: {probe[1]} (target: False, False)")
+
+
+def bench_dry_xlsx() -> None:
+    n = 100_000 // SCALE
+    src, mapping = xlsx_file(n), mapping_file()
+    with tempfile.TemporaryDirectory() as tmp:
+        floor_code = f"""
+from python_calamine import CalamineWorkbook
+import xlsxwriter
+rows = CalamineWorkbook.from_path({str(src)!r}).get_sheet_by_index(0).to_python()
+book = xlsxwriter.Workbook({tmp + '/floor.xlsx'!r}, {{'constant_memory': True, 'strings_to_numbers': False, 'strings_to_formulas': False, 'strings_to_urls': False}})
+sheet = book.add_worksheet('Leads')
+extra = ['valid', '', '', 'L', '', '', '', '']
+for r, values in enumerate(rows):
+    for c, value in enumerate(list(values) + extra):
+        sheet.write_string(r, c, str(value))
+book.close()
+"""
+        floor, _ = timed_child(floor_code)
+        run_code = f"""
+from importer.cli import main
+import sys
+sys.argv = ['enerflo-import', 'validate', {str(src)!r}, '-m', {str(mapping)!r}, '-o', {tmp + '/out.xlsx'!r}, '--quiet']
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, 4), exc.code
+"""
+        run, _ = timed_child(run_code)
+    report(f"validate {n:,}-row xlsx -> xlsx", run, floor, 1.5)
+
+
+def bench_dry_csv() -> None:
+    n = 1_000_000 // SCALE
+    src, mapping = csv_file(n), mapping_file()
+    with tempfile.TemporaryDirectory() as tmp:
+        floor_code = f"""
+import pandas as pd
+df = pd.read_csv({str(src)!r}, dtype=str, keep_default_na=False)
+df.to_csv({tmp + '/floor.csv'!r}, index=False)
+"""
+        floor, floor_rss = timed_child(floor_code)
+        run_code = f"""
+from importer.cli import main
+import sys
+sys.argv = ['enerflo-import', 'validate', {str(src)!r}, '-m', {str(mapping)!r}, '-o', {tmp + '/out.csv'!r}, '--quiet']
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, 4), exc.code
+"""
+        run, run_rss = timed_child(run_code)
+    report(f"validate {n:,}-row csv -> csv", run, floor, 3.0)
+    report("peak memory", run_rss / 1024, floor_rss / 1024, 3.0, unit=" MiB")
+
+
+def _payloads(n: int) -> list[dict]:
+    return [{"lead": {"integration_record_id": f"B{i}", "first_name": "Ada", "last_name": "L",
+                      "address": f"{i} Main St", "city": "Provo", "state": "UT", "zip": "84601",
+                      "mobile": "8015550000", "email": f"b{i}@example.com"}} for i in range(n)]
+
+
+def bench_send() -> None:
+    import requests
+
+    from importer.sandbox import running_sandbox
+    from importer.sender import LeadSender, SenderConfig
+
+    n = 2000 // SCALE
+    payloads = _payloads(n)
+    with running_sandbox(port=0, rate_limit=0) as box:
+        url = f"{box.base_url}/api/v1/partner/action/lead/add"
+        for attempt in range(2):  # second round: both are updates, warmed up
+            session = requests.Session()
+            t0 = time.perf_counter()
+            for body in payloads:
+                session.post(url, json=body, headers={"api-key": box.api_key}, timeout=(5, 30)).json()
+            bare = time.perf_counter() - t0
+            session.close()
+            sender = LeadSender(SenderConfig(box.base_url, "partner", box.api_key, rate_limit=0))
+            t0 = time.perf_counter()
+            for body in payloads:
+                sender.send(body)
+            ours = time.perf_counter() - t0
+            sender.close()
+    report(f"LeadSender.send per row ({n} rows)", ours / n * 1000, bare / n * 1000, 1.25, unit=" ms")
+    _bench_send_pipeline(n)
+
+
+def _bench_send_pipeline(n: int) -> None:
+    """Marginal per-row cost of the whole send loop (payload, POST, journal fsync) vs bare."""
+    import requests
+
+    from importer import pipeline
+    from importer.mapping import load_mapping
+    from importer.payload import PayloadBuilder
+    from importer.sandbox import running_sandbox
+    from importer.sender import LeadSender, SenderConfig
+
+    src = csv_file(n)
+    prepared = pipeline.prepare(src, load_mapping(mapping_file()))
+    builder = PayloadBuilder(list(prepared.leads.columns))
+    bodies = [builder.build(prepared.leads.loc[row].to_dict()) for row in prepared.valid_rows]
+    with tempfile.TemporaryDirectory() as tmp, running_sandbox(port=0, rate_limit=0) as box:
+        url = f"{box.base_url}/api/v1/partner/action/lead/add"
+        session = requests.Session()
+        t0 = time.perf_counter()
+        for body in bodies:
+            session.post(url, json=body, headers={"api-key": box.api_key}, timeout=(5, 30)).json()
+        bare = time.perf_counter() - t0
+        session.close()
+        out = Path(tmp) / "out.xlsx"
+        sender = LeadSender(SenderConfig(box.base_url, "partner", box.api_key, rate_limit=0))
+        journal = pipeline.open_journal(prepared, out, fresh=True)
+        t0 = time.perf_counter()
+        pipeline.send_rows(prepared, sender, journal)
+        ours = time.perf_counter() - t0
+        journal.close()
+        sender.close()
+    rows = len(bodies)
+    report(f"send loop per row incl. journal fsync ({rows} rows)", ours / rows * 1000,
+           bare / rows * 1000, 1.25, unit=" ms")
+
+
+def bench_pacing() -> None:
+    from importer.sandbox import running_sandbox
+    from importer.sender import LeadSender, SenderConfig
+
+    limit = 600
+    seconds = 20 if SCALE == 1 else 6
+    n = limit * seconds // 60
+    payloads = _payloads(n)
+    with running_sandbox(port=0, rate_limit=limit) as box:
+        sender = LeadSender(SenderConfig(box.base_url, "partner", box.api_key, rate_limit=limit))
+        t0 = time.perf_counter()
+        for body in payloads:
+            sender.send(body)
+        elapsed = time.perf_counter() - t0
+        sender.close()
+        too_many = sum(1 for r in box.requests() if r["status_code"] == 429)
+    achieved = n / elapsed * 60
+    share = achieved / limit
+    verdict = "ok" if share >= 0.95 and too_many == 0 else "UNDER TARGET"
+    print(f"  paced {n} rows at --rate-limit {limit}/min: {achieved:.0f}/min = {share:.1%} of the "
+          f"limit, {too_many} x 429 (target >= 95%, no 429) {verdict}", flush=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()

@@ -1,0 +1,391 @@
+"""The command line: parse flags, show progress, print summaries, pick the exit code; no logic."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from importer import __version__
+from importer.errors import ImporterError, UsageError
+from importer.models import ExitCode
+
+if TYPE_CHECKING:
+    from importer.pipeline import RunReport
+    from importer.sender import LeadSender, SendOutcome
+
+PROG = "enerflo-import"
+DEFAULT_BASE_URL = "https://enerflo.io"
+CONFIRM_ABOVE_ROWS = 100
+NOT_ACCEPTED = ("invalid", "rejected", "failed", "pending")
+
+
+@dataclass
+class Output:
+    """How this invocation talks to the user: --quiet, --json, --traceback."""
+
+    quiet: bool = False
+    as_json: bool = False
+    traceback: bool = False
+
+    @property
+    def progress(self) -> bool:
+        return not self.quiet and not self.as_json and sys.stderr.isatty()
+
+    def say(self, text: str) -> None:
+        if not self.quiet and not self.as_json:
+            click.echo(text)
+
+
+def _secret_free(text: str) -> str:
+    key = os.environ.get("ENERFLO_API_KEY", "")
+    return text.replace(key, "***") if len(key) >= 4 else text
+
+
+def fail(message: str, hint: str | None, code: int) -> NoReturn:
+    click.echo(f"{PROG}: error: {_secret_free(message)}", err=True)
+    if hint:
+        click.echo(f"hint: {_secret_free(hint)}", err=True)
+    sys.exit(code)
+
+
+def common_options(command: Callable[..., int]) -> Callable[..., None]:
+    """--quiet/--json/--traceback on every command, and the one error funnel."""
+
+    @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary; errors only.")
+    @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+    @click.option("--traceback", is_flag=True, help="Show the Python traceback of an error.")
+    @functools.wraps(command)
+    def wrapper(quiet: bool, as_json: bool, traceback: bool, **kwargs: Any) -> None:
+        out = Output(quiet=quiet, as_json=as_json, traceback=traceback)
+        try:
+            code = command(out, **kwargs)
+        except ImporterError as exc:
+            if traceback:
+                raise
+            report = getattr(exc, "report", None)
+            if report is not None:
+                _print_report(out, report, exc.message)
+            fail(exc.message, exc.hint, exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo(f"{PROG}: interrupted", err=True)
+            sys.exit(ExitCode.INTERRUPTED)
+        except Exception as exc:  # the funnel: nothing reaches the user as a traceback
+            if traceback:
+                raise
+            fail(
+                f"internal error: {type(exc).__name__}: {exc}",
+                "this is a bug in enerflo-import; rerun with --traceback and report it",
+                ExitCode.RUN_STOPPED,
+            )
+        sys.exit(code)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")
+def main() -> None:
+    """Import marketing lead sheets (CSV, XLSX, XLS, ODS) into Enerflo, safely.
+
+    Start with a dry run (validate), then send. Every row comes back in an annotated
+    copy of the sheet (out/<name>.results.xlsx) with its own status.
+    """
+
+
+source_arg = click.argument("source", type=click.Path(path_type=Path, dir_okay=True))
+mapping_opt = click.option(
+    "-m", "--mapping", "mapping_path", required=True, type=click.Path(path_type=Path),
+    help="Column-mapping YAML (see mappings/sample.yaml).",
+)
+out_opt = click.option(
+    "-o", "--out", "out_path", type=click.Path(path_type=Path),
+    help="Results file (.xlsx or .csv). Default: out/<source name>.results.xlsx.",
+)
+sheet_opt = click.option("--sheet", help="Sheet to read (default: the mapping's, else the first).")
+files_dir_opt = click.option(
+    "--files-dir", type=click.Path(path_type=Path, file_okay=False),
+    help="Folder that survey photo paths are relative to (default: the sheet's folder).",
+)
+
+
+@main.command()
+@source_arg
+@mapping_opt
+@out_opt
+@sheet_opt
+@files_dir_opt
+@common_options
+def validate(
+    out: Output, source: Path, mapping_path: Path, out_path: Path | None = None,
+    sheet: str | None = None, files_dir: Path | None = None,
+) -> int:
+    """Dry run: read, map and check every row; write the results file; send nothing."""
+    from importer import pipeline
+
+    started = pipeline.utc_now()
+    prepared = pipeline.load_and_prepare(source, mapping_path, sheet, files_dir)
+    target = out_path or pipeline.default_out(source)
+    report = pipeline.validate_sheet(prepared, Path(target), started)
+    _print_report(out, report)
+    return _exit_code(report)
+
+
+@main.command()
+@source_arg
+@mapping_opt
+@out_opt
+@sheet_opt
+@files_dir_opt
+@click.option("--sandbox", is_flag=True, help="Send to an embedded local sandbox (no credentials).")
+@click.option("--base-url", help=f"Enerflo base URL (default {DEFAULT_BASE_URL}).")
+@click.option("--partner", default="partner", show_default=True, help="Partner name in the API path.")
+@click.option(
+    "--rate-limit", type=click.IntRange(min=0), default=300, show_default=True,
+    help="Requests per minute to stay under (0: no pacing).",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Send only the first N valid rows due.")
+@click.option("--fresh", is_flag=True, help="Ignore the journal of an earlier run and start over.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send.")
+@common_options
+def send(out: Output, source: Path, mapping_path: Path, **opts: Any) -> int:
+    """Validate, then post every valid row to Enerflo; resumable, paced, retried.
+
+    The api key is read from the ENERFLO_API_KEY environment variable, never from the
+    command line. Re-running the same command resumes: rows already created or updated
+    are not sent again.
+    """
+    from importer import pipeline
+
+    started = pipeline.utc_now()
+    prepared = pipeline.load_and_prepare(source, mapping_path, opts["sheet"], opts["files_dir"])
+    target = Path(opts["out_path"] or pipeline.default_out(source))
+    with _sender(opts) as sender:
+        _confirm(out, opts, len(prepared.valid_rows), sender.endpoint)
+        with _progress(out, len(prepared.valid_rows)) as (on_progress, should_stop):
+            journal = pipeline.open_journal(prepared, target, opts["fresh"])
+            report = pipeline.send_prepared(
+                prepared, sender, journal, target, started, limit=opts["limit"],
+                should_stop=should_stop, on_progress=on_progress,
+            )
+    _print_report(out, report)
+    return _exit_code(report)
+
+
+@main.command()
+@click.argument("results_path", metavar="RESULTS", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path),
+              help="Write here instead of in place.")
+@click.option("-m", "--mapping", "mapping_path", type=click.Path(path_type=Path),
+              help="Mapping YAML (required for a CSV results file).")
+@files_dir_opt
+@click.option("--sandbox", is_flag=True, help="Send to an embedded local sandbox (no credentials).")
+@click.option("--base-url", help=f"Enerflo base URL (default {DEFAULT_BASE_URL}).")
+@click.option("--partner", default="partner", show_default=True, help="Partner name in the API path.")
+@click.option("--rate-limit", type=click.IntRange(min=0), default=300, show_default=True,
+              help="Requests per minute to stay under (0: no pacing).")
+@click.option("--fresh", is_flag=True, help="Ignore the journal of an interrupted retry.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send.")
+@common_options
+def retry(out: Output, results_path: Path, **opts: Any) -> int:
+    """Re-validate and re-send the rows of a results file that are not accepted yet.
+
+    Fix cells in the results workbook itself, save it, and run retry on it: rows already
+    created or updated are never sent again; the file is updated in place (or -o).
+    """
+    from importer import pipeline, retrying
+
+    started = pipeline.utc_now()
+    plan = retrying.plan_retry(results_path, opts["mapping_path"], opts["files_dir"])
+    target = Path(opts["out_path"] or results_path)
+    with _sender(opts) as sender:
+        _confirm(out, opts, len(plan.rows), sender.endpoint)
+        with _progress(out, len(plan.rows)) as (on_progress, should_stop):
+            report = retrying.run_retry(
+                plan, sender, target, started, fresh=opts["fresh"],
+                should_stop=should_stop, on_progress=on_progress,
+            )
+    _print_report(out, report)
+    return _exit_code(report)
+
+
+@main.command("suggest-mapping")
+@source_arg
+@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path),
+              help="Write the mapping here (default: stdout).")
+@sheet_opt
+@click.option("--header-row", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite an existing mapping file.")
+@common_options
+def suggest_mapping(
+    out: Output, source: Path, out_path: Path | None = None, sheet: str | None = None,
+    header_row: int = 1, force: bool = False,
+) -> int:
+    """Write a starting mapping from the sheet's headers and contents, for you to review."""
+    from importer.reader import read_sheet
+    from importer.suggest import suggest_mapping as suggest
+    from importer.suggest import write_suggestion
+
+    target = out_path
+    data = read_sheet(source, sheet, header_row)
+    text = suggest(data.columns, data.frame, sheet_name=data.sheet_name, header_row=header_row)
+    if target is None:
+        click.echo(text, nl=False)
+        return ExitCode.OK
+    write_suggestion(text, Path(target), force=force)
+    if out.as_json:
+        click.echo(json.dumps({"command": "suggest-mapping", "out": str(target)}))
+    out.say(f"wrote {target}: review it, then run: {PROG} validate {source} -m {target}")
+    return ExitCode.OK
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False),
+              help="SQLite file that keeps leads across restarts (default: in memory).")
+@click.option("--api-key", "api_keys", multiple=True,
+              help="Accepted api key; repeat for several companies (default: the API page's sample key).")
+@click.option("--rate-limit", type=click.IntRange(min=0), default=300, show_default=True,
+              help="Requests per minute per key before HTTP 429 (0: no limit).")
+@click.option("--latency-ms", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Delay added to every API answer.")
+@click.option("--fault-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of API requests that fail (5xx, early 429, reset, non-JSON, lost answer).")
+@click.option("--fault-seed", type=int, default=0, show_default=True,
+              help="Seed for the fault generator: the same seed gives the same faults.")
+@common_options
+def sandbox(out: Output, **opts: Any) -> int:
+    """Run a local Enerflo-compatible Leads API to rehearse against (Ctrl-C stops it).
+
+    Inspect what it received at /_sandbox/leads and /_sandbox/requests.
+    """
+    from importer.sandbox import SandboxConfig, serve
+
+    keys = tuple(opts.pop("api_keys")) or SandboxConfig().api_keys
+    config = SandboxConfig(api_keys=keys, db=str(opts.pop("db")) if opts["db"] else None, **{
+        k: v for k, v in opts.items() if k != "db"
+    })
+    out.say(f"sandbox listening on http://{config.host}:{config.port} (Ctrl-C to stop)")
+    try:
+        serve(config)
+    except KeyboardInterrupt:
+        out.say("sandbox stopped")
+    return ExitCode.OK
+
+
+@contextmanager
+def _sender(opts: dict[str, Any]) -> Iterator[LeadSender]:
+    """A LeadSender for --sandbox (embedded server) or the real API (key from the environment)."""
+    from importer.sender import LeadSender, SenderConfig
+
+    if opts["sandbox"] and opts.get("base_url"):
+        raise UsageError("--sandbox and --base-url cannot be used together")
+    if opts["sandbox"]:
+        from importer.sandbox import running_sandbox
+
+        with running_sandbox(port=0) as box:
+            config = SenderConfig(box.base_url, opts["partner"], box.api_key, opts["rate_limit"])
+            sender = LeadSender(config)
+            try:
+                yield sender
+            finally:
+                sender.close()
+        return
+    key = os.environ.get("ENERFLO_API_KEY", "").strip()
+    if not key:
+        raise UsageError(
+            "no api key: ENERFLO_API_KEY is not set",
+            hint="export ENERFLO_API_KEY=<your key>, or rehearse with --sandbox",
+        )
+    base = opts.get("base_url") or DEFAULT_BASE_URL
+    sender = LeadSender(SenderConfig(base, opts["partner"], key, opts["rate_limit"]))
+    try:
+        yield sender
+    finally:
+        sender.close()
+
+
+def _confirm(out: Output, opts: dict[str, Any], rows: int, endpoint: str) -> None:
+    if opts["sandbox"] or opts["yes"] or rows <= CONFIRM_ABOVE_ROWS or not sys.stdin.isatty():
+        return
+    rate = opts["rate_limit"] or 0
+    minutes = f"about {rows / rate:.0f} min" if rate else "as fast as the API answers"
+    if not click.confirm(f"send up to {rows} rows to {endpoint} ({minutes} at {rate}/min)?"):
+        raise UsageError("cancelled; nothing was sent")
+
+
+@contextmanager
+def _progress(out: Output, total: int) -> Iterator[tuple[Callable[[int, SendOutcome | None], None], Callable[[], bool]]]:
+    """A tqdm bar on stderr fed by the pipeline, and a first Ctrl-C that stops between rows."""
+    from tqdm import tqdm
+
+    stop = {"asked": False}
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if stop["asked"]:
+            raise KeyboardInterrupt
+        stop["asked"] = True
+        click.echo(f"\n{PROG}: stopping after the current row (Ctrl-C again to abort)", err=True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    counts = {"ok": 0, "rejected": 0, "failed": 0}
+    bar = tqdm(total=total, unit="row", file=sys.stderr, disable=not out.progress, dynamic_ncols=True)
+
+    def on_progress(row: int, outcome: SendOutcome | None) -> None:
+        if outcome is not None:
+            status = str(outcome.status)
+            key = "ok" if status in ("created", "updated") else status
+            counts[key] = counts.get(key, 0) + 1
+            bar.set_postfix(counts, refresh=False)
+        bar.update(1)
+
+    try:
+        yield on_progress, lambda: stop["asked"]
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+
+
+def _exit_code(report: RunReport) -> int:
+    if report.interrupted:
+        return ExitCode.INTERRUPTED
+    if any(report.counts.get(status, 0) for status in NOT_ACCEPTED):
+        return ExitCode.ROWS_NOT_ACCEPTED
+    return ExitCode.OK
+
+
+def _print_report(out: Output, report: RunReport, error: str | None = None) -> None:
+    counts = {status: n for status, n in sorted(report.counts.items()) if n}
+    if out.as_json:
+        click.echo(json.dumps({
+            "out": str(report.out),
+            "rows": report.rows,
+            "counts": counts,
+            "top_problems": [{"problem": p, "rows": n} for p, n in report.top_problems],
+            "stopped": report.stopped,
+            "error": error,
+            "exit_code": int(_exit_code(report)) if error is None else ExitCode.RUN_STOPPED,
+        }))
+        return
+    if out.quiet:
+        return
+    for warning in report.mapping_warnings:
+        click.echo(f"warning: {warning}", err=True)
+    parts = ", ".join(f"{n} {status}" for status, n in counts.items())
+    click.echo(f"{report.rows} rows: {parts}")
+    if report.top_problems:
+        click.echo("top problems: " + "; ".join(f"{p} ({n})" for p, n in report.top_problems))
+    if report.stopped and report.stopped != "interrupted" and error is None:
+        click.echo(f"stopped: {report.stopped}")
+    click.echo(f"results: {report.out}")

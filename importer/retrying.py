@@ -1,0 +1,154 @@
+"""`retry`: re-run the not-yet-accepted rows of a results workbook; never re-send accepted rows."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from importer import pipeline
+from importer.errors import BadInputError
+from importer.journal import Journal
+from importer.mapping import ColumnMapping, load_mapping, parse_mapping
+from importer.models import ACCEPTED, Problem, RowStatus
+from importer.output import ResultsWorkbook, read_results
+from importer.reader import SourceSheet
+from importer.sender import LeadSender
+
+ACCEPTED_TEXT = frozenset(str(status) for status in ACCEPTED)
+
+
+@dataclass
+class RetryPlan:
+    """A results workbook re-read and re-validated, and the rows it is due to send."""
+
+    path: Path
+    prepared: pipeline.PreparedRows
+    earlier: pd.DataFrame  # results columns of the rows that are not re-run
+    rows: list[int]  # rows to send: due and now valid
+    due: int  # rows not yet accepted (valid or not)
+    added: list[int]  # rows with no import status: typed in by the user, never sent
+
+
+def plan_retry(
+    results_path: Path, mapping_path: Path | None = None, files_dir: Path | None = None
+) -> RetryPlan:
+    """Read RESULTS as the user left it and re-validate every row not yet accepted.
+
+    Raises ResultsError for a workbook this tool did not write or whose columns were
+    removed. Rows the user added (no import status) are reported invalid, never sent.
+    """
+    workbook = read_results(results_path, mapping_path)
+    mapping = _mapping_of(workbook, mapping_path, results_path)
+    sheet = _as_source(workbook, results_path)
+    status = workbook.results["import_status"].astype(str).str.strip().str.lower()
+    accepted = status.isin(ACCEPTED_TEXT)
+    added = workbook.results.index[
+        (status == "") & (workbook.results["import_record_id"].astype(str).str.strip() == "")
+    ].tolist()
+    prepared = pipeline.prepare(
+        results_path,
+        mapping,
+        sheet=sheet,
+        files_dir=files_dir or _source_folder(workbook, results_path),
+        record_ids=workbook.results["import_record_id"].astype(str),
+    )
+    _mark_added(prepared, added)
+    earlier = workbook.results.loc[accepted].astype(object)
+    # Every row carries its previous attempt count so the total stays honest across runs.
+    attempts = workbook.results[["import_attempts"]].astype(object)
+    due_rows = [row for row in prepared.leads.index if not accepted[row]]
+    rows = [row for row in due_rows if row not in prepared.invalid]
+    plan = RetryPlan(results_path, prepared, earlier, rows, len(due_rows), added)
+    plan.earlier = pd.concat([earlier, attempts.loc[~accepted]]) if len(due_rows) else earlier
+    return plan
+
+
+def run_retry(
+    plan: RetryPlan,
+    sender: LeadSender,
+    out: Path,
+    started_at: str,
+    fresh: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_progress: pipeline.ProgressCallback | None = None,
+) -> pipeline.RunReport:
+    """Send the plan's rows and rewrite OUT with every row, accepted ones untouched.
+
+    The retry journal (beside OUT) belongs to this exact workbook: after a crash the same
+    retry resumes; once the workbook has been rewritten, a new retry starts a new journal.
+    """
+    identity = {
+        **pipeline.run_identity(plan.prepared),
+        "results_sha256": _sha256(plan.path),
+    }
+    path = out.with_name(out.name + ".retry-journal")
+    try:
+        journal = Journal.open(path, identity, fresh=fresh)
+    except BadInputError:
+        journal = Journal.open(path, identity, fresh=True)
+    return pipeline.send_prepared(
+        plan.prepared,
+        sender,
+        journal,
+        out,
+        started_at,
+        should_stop=should_stop,
+        on_progress=on_progress,
+        command="retry",
+        earlier=plan.earlier,
+        rows=plan.rows,
+    )
+
+
+def _mapping_of(workbook: ResultsWorkbook, mapping_path: Path | None, origin: Path) -> ColumnMapping:
+    if mapping_path is not None:
+        return load_mapping(mapping_path)
+    return parse_mapping(workbook.mapping_text, f"{origin} (mapping stored in the workbook)")
+
+
+def _as_source(workbook: ResultsWorkbook, path: Path) -> SourceSheet:
+    """The workbook's source columns, as the user left them, seen as a fresh sheet."""
+    facts = workbook.facts
+    return SourceSheet(
+        path=path,
+        kind=path.suffix.lower().lstrip("."),
+        sheet_name=workbook.sheet_name,
+        header_row=1,
+        columns=list(workbook.frame.columns),
+        frame=workbook.frame,
+        encoding=facts.get("encoding") or None,
+        delimiter=facts.get("delimiter") or None,
+        sha256=facts.get("source_sha256", ""),
+    )
+
+
+def _source_folder(workbook: ResultsWorkbook, results_path: Path) -> Path:
+    source = workbook.facts.get("source_path", "")
+    folder = Path(source).parent if source else results_path.parent
+    return folder if folder.is_dir() else results_path.parent
+
+
+def _mark_added(prepared: pipeline.PreparedRows, added: list[int]) -> None:
+    for row in added:
+        prepared.problems.append(
+            Problem(
+                row,
+                "row",
+                "row_added",
+                "row: added to the results file after the import; add it to a source sheet "
+                "and send it, retry only re-runs rows this tool wrote",
+            )
+        )
+        prepared.invalid.add(row)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
