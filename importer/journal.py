@@ -1,0 +1,218 @@
+"""Durable per-row record of send outcomes in SQLite, for resuming; never holds the api key."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from importer.errors import BadInputError, OutputError, RunError
+from importer.models import RowStatus
+
+if TYPE_CHECKING:
+    from importer.sender import SendOutcome
+
+JOURNAL_FORMAT = "1"
+FRESH_HINT = "use --fresh to start over, or -o for another output"
+# What each identity key means to a user, for the "made for another ..." message.
+IDENTITY_WORDS = {
+    "source_sha256": "source file",
+    "mapping_sha256": "mapping",
+    "source_path": "source file",
+    "sheet": "sheet",
+    "header_row": "header row",
+}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    row INTEGER NOT NULL,
+    record_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    lead_id TEXT,
+    http_status INTEGER,
+    message TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_row ON attempts (row);
+"""
+
+_LATEST = """
+SELECT a.row, a.record_id, a.status, a.lead_id, a.http_status, a.message, t.total, a.at
+FROM attempts a
+JOIN (SELECT row, MAX(id) AS last, SUM(attempts) AS total FROM attempts GROUP BY row) t
+  ON a.id = t.last
+ORDER BY a.row
+"""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """The latest outcome of one row; `attempts` sums the requests over all its entries."""
+
+    row: int
+    record_id: str
+    status: RowStatus
+    lead_id: str | None
+    http_status: int | None
+    message: str
+    attempts: int
+    at: str
+
+
+class Journal:
+    """An append-only SQLite log of send outcomes, one entry per `record` call.
+
+    Every `record` commits with synchronous=FULL before it returns, so a crash or a kill
+    loses at most the row in flight. The file is locked while open (a second run writing
+    the same output is refused) and remembers the run identity it was made for.
+    """
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+
+    @classmethod
+    def open(cls, path: Path, run_identity: dict[str, str], fresh: bool = False) -> Journal:
+        """Open or create the journal at `path` for this run.
+
+        A journal whose identity (e.g. source_sha256, mapping_sha256) differs from
+        `run_identity` is refused with BadInputError unless `fresh`, which discards it.
+        Keys present on only one side are not compared. Raises OutputError when the file
+        cannot be created and RunError when another run holds it.
+        """
+        path = Path(path)
+        if fresh:
+            _remove(path)
+        db = _connect(path)
+        journal = cls(path, db)
+        try:
+            journal._claim(run_identity)
+        except BaseException:
+            db.close()
+            raise
+        return journal
+
+    def _claim(self, run_identity: dict[str, str]) -> None:
+        try:
+            self._db.executescript(_SCHEMA)
+            stored = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.OperationalError as exc:
+            raise _locked_or_unwritable(self.path, exc) from exc
+        except sqlite3.DatabaseError as exc:
+            raise _not_a_journal(self.path) from exc
+        _check_identity(self.path, stored, run_identity)
+        rows = [("format", JOURNAL_FORMAT)] + [(k, str(v)) for k, v in run_identity.items()]
+        with self._db:
+            self._db.executemany("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", rows)
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """The run identity stored in the file (plus its format version)."""
+        return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+
+    def record(self, row: int, record_id: str, outcome: SendOutcome, at: str) -> None:
+        """Append one row's outcome and make it durable before returning."""
+        values = (
+            int(row),
+            record_id,
+            str(outcome.status),
+            outcome.lead_id,
+            outcome.http_status,
+            outcome.message,
+            int(outcome.attempts),
+            at,
+        )
+        try:
+            with self._db:
+                self._db.execute(
+                    "INSERT INTO attempts (row, record_id, status, lead_id, http_status,"
+                    " message, attempts, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    values,
+                )
+        except sqlite3.Error as exc:
+            raise OutputError(
+                f"{self.path}: could not write the journal ({exc})",
+                hint="check free disk space and permissions; rerun the same command to resume",
+            ) from exc
+
+    def outcomes(self) -> dict[int, JournalEntry]:
+        """The latest entry per spreadsheet row, with attempts summed over the row's entries."""
+        return {
+            row: JournalEntry(row, record_id, RowStatus(status), lead_id, http, message, total, at)
+            for row, record_id, status, lead_id, http, message, total, at in self._db.execute(
+                _LATEST
+            )
+        }
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, timeout=0.5)
+    except (OSError, sqlite3.Error) as exc:
+        raise OutputError(
+            f"{path}: cannot create the journal ({exc})", hint="check the output folder"
+        ) from exc
+    try:
+        # EXCLUSIVE locking keeps a second run off this file while we hold it (WAL then
+        # needs no shared-memory file); FULL syncs the WAL at every commit.
+        db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+    except sqlite3.OperationalError as exc:
+        db.close()
+        raise _locked_or_unwritable(path, exc) from exc
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise _not_a_journal(path) from exc
+    return db
+
+
+def _not_a_journal(path: Path) -> BadInputError:
+    return BadInputError(f"{path}: not a journal written by enerflo-import", hint=FRESH_HINT)
+
+
+def _locked_or_unwritable(path: Path, exc: sqlite3.OperationalError) -> Exception:
+    if "locked" in str(exc).lower():
+        return RunError(
+            f"{path}: another run is using this journal",
+            hint="wait for it to finish, or give this run another -o",
+        )
+    return OutputError(f"{path}: cannot write the journal ({exc})", hint="check the output folder")
+
+
+def _check_identity(path: Path, stored: dict[str, str], wanted: dict[str, str]) -> None:
+    if stored.get("format", JOURNAL_FORMAT) != JOURNAL_FORMAT:
+        raise BadInputError(
+            f"{path}: journal format {stored['format']} is not one this version reads",
+            hint=FRESH_HINT,
+        )
+    for key, value in wanted.items():
+        if key in stored and stored[key] != str(value):
+            what = IDENTITY_WORDS.get(key, key)
+            raise BadInputError(
+                f"{path}: this journal was made for a different {what}",
+                hint=FRESH_HINT,
+            )
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        target = path.with_name(path.name + suffix)
+        try:
+            target.unlink(missing_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{target}: cannot remove the old journal ({exc})") from exc

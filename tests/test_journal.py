@@ -1,0 +1,127 @@
+"""Tests for importer.journal: durable outcomes, run identity, resuming."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import importer
+from importer.errors import BadInputError, RunError
+from importer.journal import Journal, JournalEntry
+from importer.models import RowStatus
+from importer.sender import SendOutcome
+
+IDENTITY = {"source_sha256": "aa" * 32, "mapping_sha256": "bb" * 32, "source_path": "leads.xlsx"}
+AT = "2026-03-12T21:59:14Z"
+
+
+def outcome(status: RowStatus, attempts: int = 1, lead_id: str | None = None) -> SendOutcome:
+    messages = {RowStatus.CREATED: "Lead Created", RowStatus.FAILED: "HTTP 503 after 6 attempts"}
+    http = 503 if status is RowStatus.FAILED else 200
+    return SendOutcome(status, lead_id, http, messages.get(status, "nope"), attempts)
+
+
+@pytest.fixture
+def path(tmp_path):
+    return tmp_path / "out" / "leads.results.xlsx.journal"
+
+
+def test_recorded_outcomes_survive_closing_and_reopening(path):
+    with Journal.open(path, IDENTITY, fresh=False) as journal:
+        journal.record(2, "r2", outcome(RowStatus.CREATED, lead_id="55555"), AT)
+    with Journal.open(path, IDENTITY, fresh=False) as journal:
+        assert journal.outcomes() == {
+            2: JournalEntry(2, "r2", RowStatus.CREATED, "55555", 200, "Lead Created", 1, AT)
+        }
+
+
+def test_a_record_is_durable_even_when_the_process_is_killed(path, tmp_path):
+    # The child records one row and then kills itself without closing anything.
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from pathlib import Path
+        from importer.journal import Journal
+        from importer.models import RowStatus
+        from importer.sender import SendOutcome
+        journal = Journal.open(Path({str(path)!r}), {IDENTITY!r}, fresh=False)
+        journal.record(5, "r5", SendOutcome(RowStatus.UPDATED, "9", 200, "Lead Updated", 2), "t")
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    # PYTHONPATH: the editable install's finder does not resolve `importer` outside the repo.
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(importer.__file__))}
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, check=False)
+    assert result.returncode == -9
+    with Journal.open(path, IDENTITY, fresh=False) as journal:
+        entry = journal.outcomes()[5]
+    assert (entry.status, entry.lead_id, entry.attempts) == (RowStatus.UPDATED, "9", 2)
+
+
+def test_latest_entry_per_row_wins_and_attempts_are_summed(path):
+    with Journal.open(path, IDENTITY, fresh=False) as journal:
+        journal.record(3, "r3", outcome(RowStatus.FAILED, attempts=6), "t1")
+        journal.record(4, "r4", outcome(RowStatus.FAILED, attempts=6), "t1")
+        journal.record(3, "r3", outcome(RowStatus.CREATED, attempts=2, lead_id="1"), "t2")
+        entries = journal.outcomes()
+    assert entries[3] == JournalEntry(3, "r3", RowStatus.CREATED, "1", 200, "Lead Created", 8, "t2")
+    assert entries[4].status is RowStatus.FAILED
+    assert entries[4].attempts == 6
+    assert list(entries) == [3, 4]
+
+
+def test_journal_for_another_source_is_refused(path):
+    Journal.open(path, IDENTITY, fresh=False).close()
+    other = {**IDENTITY, "source_sha256": "cc" * 32}
+    with pytest.raises(BadInputError) as info:
+        Journal.open(path, other, fresh=False)
+    assert info.value.message == f"{path}: this journal was made for a different source file"
+    assert info.value.hint == "use --fresh to start over, or -o for another output"
+
+
+def test_journal_for_another_mapping_is_refused(path):
+    Journal.open(path, IDENTITY, fresh=False).close()
+    with pytest.raises(BadInputError, match="made for a different mapping$"):
+        Journal.open(path, {**IDENTITY, "mapping_sha256": "dd" * 32}, fresh=False)
+
+
+def test_fresh_starts_a_new_journal_for_the_new_run(path):
+    with Journal.open(path, IDENTITY, fresh=False) as journal:
+        journal.record(2, "r2", outcome(RowStatus.CREATED), AT)
+    other = {**IDENTITY, "mapping_sha256": "dd" * 32}
+    with Journal.open(path, other, fresh=True) as journal:
+        assert journal.outcomes() == {}
+        assert journal.identity["mapping_sha256"] == "dd" * 32
+
+
+def test_a_second_open_while_one_run_holds_it_is_refused(path):
+    with Journal.open(path, IDENTITY, fresh=False), pytest.raises(RunError) as info:
+        Journal.open(path, IDENTITY, fresh=False)
+    assert info.value.message == f"{path}: another run is using this journal"
+
+
+def test_a_file_that_is_not_a_journal_is_refused(path):
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"PK\x03\x04 this is a zip, not sqlite" * 20)
+    with pytest.raises(BadInputError, match="not a journal written by enerflo-import"):
+        Journal.open(path, IDENTITY, fresh=False)
+
+
+def test_the_file_uses_wal_and_holds_only_what_was_recorded(path):
+    with Journal.open(path, IDENTITY, fresh=False) as journal:
+        journal.record(2, "r2", outcome(RowStatus.CREATED), AT)
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+        assert meta == {**IDENTITY, "format": "1"}
+        assert db.execute("SELECT row, record_id, status FROM attempts").fetchall() == [
+            (2, "r2", "created")
+        ]
+    finally:
+        db.close()
