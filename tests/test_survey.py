@@ -1,0 +1,339 @@
+"""Survey photos: safe paths, image sniffing, size cap, base64 in and out, payload entries."""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+import struct
+import zlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import requests
+
+from importer.appointment import normalize_appointments
+from importer.payload import build_payload
+from importer.survey import (
+    CHUNK_BYTES,
+    MAX_BYTES,
+    FileCheckError,
+    check_survey_files,
+    encode_file,
+    image_kind,
+    inline_files,
+    resolve_file,
+)
+
+DATA = "survey_data.files[0].data"
+NAME = "survey_data.files[0].name"
+TYPE = "survey_data.files[0].type"
+
+
+def png_bytes(width: int = 1, height: int = 1, seed: int | None = None) -> bytes:
+    """A valid RGB PNG; random pixels when `seed` is given (so it does not compress)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    rng = random.Random(seed)
+    rows = b"".join(
+        b"\x00" + (rng.randbytes(width * 3) if seed is not None else b"\xff\x80\x00" * width)
+        for _ in range(height)
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def jpeg_bytes() -> bytes:
+    """A baseline 1x1 grey JPEG: one quantisation table, one-code Huffman tables, one block."""
+
+    def segment(marker: int, body: bytes) -> bytes:
+        return struct.pack(">BBH", 0xFF, marker, len(body) + 2) + body
+
+    one_code = bytes([1] + [0] * 15) + b"\x00"  # a single 1-bit code for symbol 0
+    return (
+        b"\xff\xd8"
+        + segment(0xDB, b"\x00" + bytes([1] * 64))
+        + segment(0xC0, struct.pack(">BHHB", 8, 1, 1, 1) + b"\x01\x11\x00")
+        + segment(0xC4, b"\x00" + one_code)
+        + segment(0xC4, b"\x10" + one_code)
+        + segment(0xDA, b"\x01\x01\x00\x00\x3f\x00")
+        + b"\x3f"  # DC difference 0, end of block, padded with 1 bits
+        + b"\xff\xd9"
+    )
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> Path:
+    """The sheet's folder: photos/house.png, photos/roof.jpg, notes.png (text), an outside file."""
+    base = tmp_path / "sheet"
+    (base / "photos").mkdir(parents=True)
+    (base / "photos" / "house.png").write_bytes(png_bytes())
+    (base / "photos" / "roof.jpg").write_bytes(jpeg_bytes())
+    (base / "notes.png").write_text("this is not a picture\n")
+    (tmp_path / "outside.png").write_bytes(png_bytes())
+    return base
+
+
+def files_frame(
+    *cells: str, name: str | list[str] = "", kind: str | list[str] = "img"
+) -> pd.DataFrame:
+    rows = range(2, 2 + len(cells))
+    return pd.DataFrame({NAME: name, DATA: list(cells), TYPE: kind}, index=rows)
+
+
+def codes(problems) -> list[tuple[int, str, str]]:
+    return [(p.row, p.field, p.code) for p in problems]
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (png_bytes(), "png"),
+        (jpeg_bytes(), "jpeg"),
+        (b"GIF89a\x01\x00\x01\x00", "gif"),
+        (b"RIFF\x24\x00\x00\x00WEBPVP8 ", "webp"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "heic"),
+        (b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1heic", "heic"),
+        (b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2", None),  # an MP4 video
+        (b"%PDF-1.7\n", None),
+        (b"", None),
+    ],
+)
+def test_image_kind_is_read_from_the_first_bytes(head, kind):
+    assert image_kind(head) == kind
+
+
+def test_real_png_and_jpeg_files_pass_and_round_trip_through_base64(photos):
+    frame = files_frame("photos/house.png", "photos/roof.jpg")
+    assert check_survey_files(frame, photos, {DATA}) == []
+    for cell in frame[DATA]:
+        path = photos / cell
+        assert base64.b64decode(encode_file(path), validate=True) == path.read_bytes()
+
+
+def test_encoding_in_chunks_matches_encoding_the_whole_file(tmp_path):
+    path = tmp_path / "big.png"
+    path.write_bytes(png_bytes(800, 800, seed=1))
+    assert path.stat().st_size > 2 * CHUNK_BYTES  # several chunks, the last one partial
+    assert encode_file(path) == base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def test_a_text_file_named_png_is_not_an_image(photos):
+    problems = check_survey_files(files_frame("notes.png"), photos, {DATA})
+    assert codes(problems) == [(2, DATA, "not_an_image")]
+    assert problems[0].message == (
+        f'{DATA}: "notes.png" is not a JPEG, PNG, GIF, WebP or HEIC image'
+    )
+
+
+def test_a_missing_file_is_invalid(photos):
+    problems = check_survey_files(files_frame("photos/gone.jpg"), photos, {DATA})
+    assert codes(problems) == [(2, DATA, "missing_file")]
+    assert problems[0].message == f'{DATA}: "photos/gone.jpg" does not exist in {photos}'
+
+
+def test_a_folder_is_not_a_file(photos):
+    problems = check_survey_files(files_frame("photos"), photos, {DATA})
+    assert codes(problems) == [(2, DATA, "missing_file")]
+
+
+@pytest.mark.parametrize("cell", ["../outside.png", "photos/../../outside.png", "..\\outside.png"])
+def test_paths_leading_out_of_the_folder_are_refused(photos, cell):
+    problems = check_survey_files(files_frame(cell), photos, {DATA})
+    assert codes(problems) == [(2, DATA, "unsafe_file_path")]
+    assert problems[0].message == f'{DATA}: "{cell}" leads outside {photos}'
+
+
+def test_absolute_paths_are_refused_even_inside_the_folder(photos):
+    inside = str(photos / "photos" / "house.png")
+    problems = check_survey_files(files_frame(inside, "C:\\photos\\house.png"), photos, {DATA})
+    assert codes(problems) == [(2, DATA, "unsafe_file_path"), (3, DATA, "unsafe_file_path")]
+    assert problems[0].message.endswith(f"is an absolute path; give a path relative to {photos}")
+
+
+def test_a_symlink_out_of_the_folder_is_refused_and_one_within_it_is_followed(photos):
+    (photos / "escape.png").symlink_to(photos.parent / "outside.png")
+    (photos / "linked").symlink_to(photos.parent)
+    (photos / "alias.png").symlink_to(photos / "photos" / "house.png")
+    frame = files_frame("escape.png", "linked/outside.png", "alias.png")
+    assert codes(check_survey_files(frame, photos, {DATA})) == [
+        (2, DATA, "unsafe_file_path"),
+        (3, DATA, "unsafe_file_path"),
+    ]
+
+
+def test_paths_that_wander_but_stay_inside_and_windows_separators_are_fine(photos):
+    frame = files_frame("photos/../photos/house.png", "photos\\roof.jpg", " photos/house.png ")
+    assert check_survey_files(frame, photos, {DATA}) == []
+
+
+def test_a_file_over_10_mb_is_too_large(photos):
+    path = photos / "huge.png"
+    path.write_bytes(png_bytes())
+    os.truncate(path, MAX_BYTES + 1)  # sparse: no 10 MB written to disk
+    problems = check_survey_files(files_frame("huge.png"), photos, {DATA})
+    assert codes(problems) == [(2, DATA, "file_too_large")]
+    assert problems[0].message == f'{DATA}: "huge.png" is 10.0 MB, over the 10 MB limit'
+
+
+def test_a_file_of_exactly_10_mb_is_allowed(photos):
+    path = photos / "limit.png"
+    path.write_bytes(png_bytes())
+    os.truncate(path, MAX_BYTES)
+    assert check_survey_files(files_frame("limit.png"), photos, {DATA}) == []
+
+
+def test_rows_without_data_have_no_file_and_no_problem(photos):
+    frame = files_frame("", "photos/house.png", name=["", "x"], kind="img_exterior_house")
+    assert check_survey_files(frame, photos, {DATA}) == []
+
+
+def test_a_file_needs_a_type_but_takes_its_name_from_the_file(photos):
+    frame = files_frame("photos/house.png", name="", kind="")
+    problems = check_survey_files(frame, photos, {DATA})
+    assert codes(problems) == [(2, TYPE, "missing_survey_field")]
+    assert problems[0].message == f"{TYPE}: is missing; a survey file with data needs a type"
+
+
+def test_the_same_bad_path_on_several_rows_is_reported_on_each(photos):
+    problems = check_survey_files(files_frame("nope.png", "nope.png"), photos, {DATA})
+    assert codes(problems) == [(2, DATA, "missing_file"), (3, DATA, "missing_file")]
+
+
+def test_base64_in_the_sheet_must_decode_to_an_image(photos):
+    good = base64.b64encode(png_bytes()).decode()
+    wrapped = "\n".join(good[i : i + 20] for i in range(0, len(good), 20))
+    text = base64.b64encode(b"just some text, not a picture").decode()
+    frame = files_frame(good, wrapped, "not base64!", good[:-1], text, name="house.png")
+    problems = check_survey_files(frame, photos, set())
+    assert codes(problems) == [
+        (4, DATA, "invalid_base64"),
+        (5, DATA, "invalid_base64"),
+        (6, DATA, "not_an_image"),
+    ]
+    assert problems[0].message == f'{DATA}: "not base64!" is not base64 text'
+
+
+def test_base64_in_the_sheet_needs_a_name(photos):
+    frame = files_frame(base64.b64encode(jpeg_bytes()).decode(), name="", kind="img")
+    assert codes(check_survey_files(frame, photos, set())) == [(2, NAME, "missing_survey_field")]
+
+
+def test_long_cells_are_shortened_in_messages(photos):
+    problems = check_survey_files(files_frame("A" * 500 + "!"), photos, set())
+    assert problems[0].message == f'{DATA}: "{"A" * 57}..." is not base64 text'
+
+
+def test_resolve_file_explains_why_with_a_value_error(photos):
+    assert resolve_file(photos, "photos/house.png") == photos / "photos" / "house.png"
+    with pytest.raises(ValueError, match="leads outside"):
+        resolve_file(photos, "../outside.png")
+    with pytest.raises(FileCheckError) as caught:
+        resolve_file(photos, "missing.png")
+    assert caught.value.code == "missing_file"
+
+
+def test_inline_files_puts_base64_in_place_of_the_path_and_names_the_file(photos):
+    row = {
+        "integration_record_id": "a",
+        DATA: "photos/house.png",
+        NAME: "photos/house.png",
+        TYPE: "img",
+    }
+    inlined = inline_files(row, photos, {DATA})
+    assert base64.b64decode(inlined[DATA]) == (photos / "photos" / "house.png").read_bytes()
+    assert (inlined[NAME], inlined[TYPE]) == ("house.png", "img")
+    assert row[DATA] == "photos/house.png"  # the caller's row is left alone
+
+
+def test_inline_files_drops_name_and_type_of_an_entry_without_data(photos):
+    row = {"integration_record_id": "a", DATA: "", NAME: "front", TYPE: "img"}
+    inlined = inline_files(row, photos, {DATA})
+    assert "survey_data" not in build_payload(inlined)
+
+
+def test_inline_files_leaves_base64_columns_as_they_are(photos):
+    data = base64.b64encode(png_bytes()).decode()
+    row = {DATA: data, NAME: "house.png", TYPE: "img"}
+    assert inline_files(row, photos, set()) == row
+
+
+def test_inline_files_refuses_a_file_that_changed_since_validation(photos):
+    path = photos / "later.png"
+    path.write_bytes(png_bytes())
+    assert check_survey_files(files_frame("later.png"), photos, {DATA}) == []
+    path.write_text("replaced by text")
+    with pytest.raises(FileCheckError) as caught:
+        inline_files({DATA: "later.png", NAME: "", TYPE: "img"}, photos, {DATA})
+    assert caught.value.code == "not_an_image"
+
+
+def test_several_photo_columns_become_several_files_in_the_payload(photos):
+    row = {
+        "integration_record_id": "a",
+        "survey_data.files[0].name": "photos/house.png",
+        "survey_data.files[0].data": "photos/house.png",
+        "survey_data.files[0].type": "img_exterior_house",
+        "survey_data.files[1].name": "photos/roof.jpg",
+        "survey_data.files[1].data": "photos/roof.jpg",
+        "survey_data.files[1].type": "img_roof",
+        "survey_data.files[2].name": "",
+        "survey_data.files[2].data": "",
+        "survey_data.files[2].type": "img_meter",
+    }
+    file_columns = {f"survey_data.files[{i}].data" for i in range(3)}
+    files = build_payload(inline_files(row, photos, file_columns))["survey_data"]["files"]
+    assert [(f["name"], f["type"]) for f in files] == [
+        ("house.png", "img_exterior_house"),
+        ("roof.jpg", "img_roof"),
+    ]
+    assert base64.b64decode(files[1]["data"]) == jpeg_bytes()
+
+
+def test_sandbox_stores_an_appointment_and_a_photo_sent_by_the_importer(photos):
+    from importer.sandbox import running_sandbox
+
+    frame = pd.DataFrame(
+        {
+            "integration_record_id": ["S1"],
+            "first_name": ["Ferris"],
+            "fullAddress": ["2214 N Honeydew Dr, Saratoga Springs, UT 84045"],
+            "appointment.apt_type_id": ["12"],
+            "appointment.date_time": ["3/12/2026 2:30 PM"],
+            "appointment.name": ["Solar Consultation"],
+            "appointment.minutes": [""],
+            NAME: ["photos/house.png"],
+            DATA: ["photos/house.png"],
+            TYPE: ["img_exterior_house"],
+        },
+        index=[2],
+    )
+    leads, problems = normalize_appointments(
+        frame, "America/Denver", None, column_format="%m/%d/%Y %I:%M %p"
+    )
+    assert problems == [] and check_survey_files(leads, photos, {DATA}) == []
+    payload = build_payload(inline_files(leads.loc[2].to_dict(), photos, {DATA}))
+    with running_sandbox() as sandbox:
+        answer = requests.post(
+            f"{sandbox.base_url}/api/v1/partner/action/lead/add",
+            json=payload,
+            headers={"api-key": sandbox.api_key},
+            timeout=10,
+        )
+        assert answer.json()["result"] == "success", answer.text
+        stored = requests.get(f"{sandbox.base_url}/_sandbox/leads", timeout=10).json()
+    (lead,) = stored
+    assert lead["appointment"]["date_time"] == "2026-03-12 20:30:00"
+    assert (lead["appointment"]["apt_type_id"], lead["appointment"]["minutes"]) == (12, 60)
+    (photo,) = lead["survey_data"]
+    assert (photo["name"], photo["type"]) == ("house.png", "img_exterior_house")
+    assert photo["bytes"] == len(png_bytes())
