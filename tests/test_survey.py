@@ -337,3 +337,38 @@ def test_sandbox_stores_an_appointment_and_a_photo_sent_by_the_importer(photos):
     (photo,) = lead["survey_data"]
     assert (photo["name"], photo["type"]) == ("house.png", "img_exterior_house")
     assert photo["bytes"] == len(png_bytes())
+
+
+def test_the_example_mapping_carries_appointment_and_photo_into_the_payload(photos):
+    from importer.mapping import apply_mapping, check_columns, load_mapping
+
+    mapping = load_mapping(Path(__file__).parents[1] / "mappings" / "appointments.yaml")
+    header = ["Lead ID", "First Name", "Last Name", "Email", "Phone", "Street", "City"]
+    header += ["State", "Zip", "Appointment", "Photo"]
+    check_columns(mapping, header, "file leads.csv")
+    sheet = pd.DataFrame(
+        [
+            ["A1", "Ann", "Lee", "a@x.io", "8015550001", "1 Main", "Provo", "UT", "84601"]
+            + ["3/13/2026 9:00 AM", "photos/house.png"],
+            ["A2", "Bo", "Ng", "b@x.io", "8015550002", "2 Main", "Provo", "UT", "84601"] + ["", ""],
+        ],
+        columns=header,
+        index=[2, 3],
+    )
+    mapped = apply_mapping(sheet, mapping)
+    leads, problems = normalize_appointments(
+        mapped, mapping.appointment_timezone, mapping.appointment_date_format
+    )
+    assert problems == [] and check_survey_files(leads, photos, {DATA}) == []
+    first = build_payload(inline_files(leads.loc[2].to_dict(), photos, {DATA}))
+    second = build_payload(inline_files(leads.loc[3].to_dict(), photos, {DATA}))
+    assert first["appointment"] == {
+        "apt_type_id": 12,
+        "name": "Solar Consultation",
+        "minutes": 60,
+        "date_time": "2026-03-13 15:00:00",
+    }
+    assert [(f["name"], f["type"]) for f in first["survey_data"]["files"]] == [
+        ("house.png", "img_exterior_house")
+    ]
+    assert "appointment" not in second and "survey_data" not in second
