@@ -1,0 +1,67 @@
+"""Sandbox settings and their checks; knows nothing about HTTP or storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The sample key printed on the vendor's API page: the sandbox's default, never a real secret.
+SAMPLE_API_KEY = "11595ee3c3ad592e52.31523696"
+
+# Every fault the sandbox can inject, in the order `--fault-rate` picks among them.
+FAULT_KINDS: tuple[str, ...] = (
+    "500",  # HTTP 500 with an HTML body, lead not saved
+    "502",  # HTTP 502 (a proxy's page), lead not saved
+    "503",  # HTTP 503, lead not saved
+    "504",  # HTTP 504, lead not saved
+    "429",  # early HTTP 429 with retry-after: 1, lead not saved
+    "reset",  # TCP reset before any answer, lead not saved
+    "not_json",  # HTTP 200 whose body is an HTML page, lead not saved
+    "lost",  # lead saved, then the connection closes without an answer
+)
+
+FIRST_COMPANY_ID = 1089
+
+
+class SandboxError(Exception):
+    """The sandbox cannot start: bad settings or the address cannot be bound."""
+
+
+@dataclass
+class SandboxConfig:
+    """How one sandbox behaves. Each api key is its own company (ids from 1089 up)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765  # 0 picks a free port
+    db: str | None = None  # SQLite file; None keeps everything in memory
+    api_keys: tuple[str, ...] = (SAMPLE_API_KEY,)
+    rate_limit: int = 300  # requests per key per sliding 60 s; 0 turns it off
+    latency_ms: int = 0  # added before every answer of the lead endpoint
+    fault_rate: float = 0.0  # probability that a lead request gets a fault
+    fault_seed: int = 0  # seeds the fault generator: same seed, same faults, same order
+    fault_kinds: tuple[str, ...] = field(default=FAULT_KINDS)  # the faults to pick from
+
+    def check(self) -> None:
+        """Raise SandboxError naming the first setting that cannot work."""
+        if not self.api_keys or any(not key for key in self.api_keys):
+            raise SandboxError("api keys: at least one non-empty key is needed")
+        if self.rate_limit < 0:
+            raise SandboxError(f"rate limit: {self.rate_limit} is negative (0 turns it off)")
+        if self.latency_ms < 0:
+            raise SandboxError(f"latency: {self.latency_ms} ms is negative")
+        if not 0.0 <= self.fault_rate <= 1.0:
+            raise SandboxError(f"fault rate: {self.fault_rate} is not between 0 and 1")
+        unknown = [kind for kind in self.fault_kinds if kind not in FAULT_KINDS]
+        if unknown or not self.fault_kinds:
+            raise SandboxError(
+                f"fault kinds: {', '.join(unknown) or 'none given'}; "
+                f"known kinds are {', '.join(FAULT_KINDS)}"
+            )
+        if not 0 <= self.port <= 65535:
+            raise SandboxError(f"port: {self.port} is not between 0 and 65535")
+
+    def company_id(self, api_key: str) -> int | None:
+        """The company an api key belongs to, None for an unknown key."""
+        try:
+            return FIRST_COMPANY_ID + self.api_keys.index(api_key)
+        except ValueError:
+            return None
