@@ -432,3 +432,15 @@ def test_module_runs_a_sandbox_until_interrupted():
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
+
+
+def test_unknown_paths_other_methods_and_a_bad_content_length_get_clear_answers(sandbox):
+    assert requests.get(sandbox.base_url + "/nope", timeout=5).status_code == 404
+    assert requests.put(sandbox.base_url + PATH, timeout=5).status_code == 405
+    conn = http.client.HTTPConnection(urlsplit(sandbox.base_url).netloc, timeout=5)
+    conn.putrequest("POST", PATH)
+    conn.putheader("Content-Length", "abc")
+    conn.endheaders()
+    answer = conn.getresponse()
+    assert answer.status == 400
+    assert json.loads(answer.read())["data"]["msg"] == "Content-Length is not a number"

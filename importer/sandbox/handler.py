@@ -4,11 +4,13 @@ answers. The rules live in rules.py, the state in store.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -57,6 +59,33 @@ class SandboxHandler(BaseHTTPRequestHandler):
         """Silent: the requests table is the log."""
 
     def do_GET(self) -> None:  # noqa: N802
+        self._guarded(self._route_get)
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._guarded(self._route_post)
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._read_body()
+        self._send_json(405, answers.error("method not allowed: use GET or POST"))
+
+    do_DELETE = do_PATCH = do_PUT  # noqa: N815
+
+    def _guarded(self, route: Callable[[], None]) -> None:
+        """A sandbox bug answers 500 with a JSON body naming it (never an HTML fault page),
+        so nobody mistakes it for an injected fault."""
+        try:
+            route()
+        except OSError:
+            self.close_connection = True  # the client went away; nothing to answer
+        except Exception as exc:
+            message = f"sandbox bug: {type(exc).__name__}: {exc}"
+            with contextlib.suppress(Exception):
+                self._log({"method": self.command, "path": urlsplit(self.path).path},
+                          500, "sandbox_error", message=message)  # fmt: skip
+            with contextlib.suppress(OSError):
+                self._send_json(500, answers.error(message), close=True)
+
+    def _route_get(self) -> None:
         path = urlsplit(self.path).path
         if LEAD_PATH.match(path):
             self._lead_endpoint("GET")
@@ -69,7 +98,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         else:
             self._send_json(404, answers.error(f"no such page: {path}"))
 
-    def do_POST(self) -> None:  # noqa: N802
+    def _route_post(self) -> None:
         path = urlsplit(self.path).path
         if LEAD_PATH.match(path):
             self._lead_endpoint("POST")
@@ -82,12 +111,6 @@ class SandboxHandler(BaseHTTPRequestHandler):
         else:
             self._read_body()
             self._send_json(404, answers.error(f"no such page: {path}"))
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._read_body()
-        self._send_json(405, answers.error("method not allowed: use GET or POST"))
-
-    do_DELETE = do_PATCH = do_PUT  # noqa: N815
 
     # -- the lead endpoint ------------------------------------------------------------
 
@@ -227,7 +250,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             self._send_json(411, answers.error("send a Content-Length"), close=True)
             return None
-        length = int(self.headers.get("Content-Length") or 0)
+        length_text = self.headers.get("Content-Length") or "0"
+        length = int(length_text) if length_text.strip().isdigit() else -1
+        if length < 0:
+            self._send_json(400, answers.error("Content-Length is not a number"), close=True)
+            return None
         if length > MAX_BODY_BYTES:
             self._send_json(413, answers.error("request body is too large"), close=True)
             return None
