@@ -1,0 +1,489 @@
+"""Write the results workbook (xlsx or csv) and read it back for retry; never decides a status."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.exceptions import XlsxWriterException
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+import importer
+from importer.errors import OutputError, ResultsError, SheetError
+from importer.models import RESULT_COLUMNS, Problem, RowStatus
+from importer.reader import SourceSheet, list_sheets, read_sheet
+
+FORMAT_VERSION = "1"
+META_SHEET = "_enerflo_import"
+SUMMARY_SHEET = "Summary"
+CSV_SHEET = "Leads"
+MAX_COMMENTS = 10_000  # Excel crawls with more; every message is also in import_message.
+CHUNK = 32_000  # an xlsx cell holds at most 32,767 characters
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+STATUS_COLOURS = {
+    # status -> (fill, font), Excel's own "good / bad / neutral" palette plus grey
+    "created": ("#C6EFCE", "#006100"),
+    "updated": ("#C6EFCE", "#006100"),
+    "valid": ("#C6EFCE", "#006100"),
+    "invalid": ("#FFC7CE", "#9C0006"),
+    "rejected": ("#FFC7CE", "#9C0006"),
+    "failed": ("#FCD5B4", "#974706"),
+    "pending": ("#E7E6E6", "#595959"),
+}
+OUTPUT_HINT = "choose another path with -o, or close the file if it is open in Excel"
+
+
+@dataclass
+class ResultsSummary:
+    """What the Summary sheet says about the run besides the rows themselves."""
+
+    command: str
+    endpoint: str | None
+    started_at: str
+    finished_at: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ResultsWorkbook:
+    """A results file read back: source columns and result columns, index = its row numbers."""
+
+    path: Path
+    frame: pd.DataFrame
+    results: pd.DataFrame
+    facts: dict[str, str]
+    mapping_text: str
+    sheet_name: str | None
+
+
+def write_results(
+    out: Path,
+    sheet: SourceSheet,
+    results: pd.DataFrame,
+    problems: Iterable[Problem],
+    field_columns: dict[str, tuple[str, ...]],
+    summary: ResultsSummary,
+    mapping_text: str,
+) -> None:
+    """Write every source row with its result columns to OUT (.xlsx or .csv), atomically.
+
+    The file appears complete or not at all (temp file beside OUT, then os.replace).
+    Raises OutputError when OUT cannot be written.
+    """
+    out = Path(out)
+    kind = out.suffix.lower()
+    if kind not in (".xlsx", ".csv"):
+        raise OutputError(f"{out}: results must be an .xlsx or .csv file", hint=OUTPUT_HINT)
+    table = _ResultsTable.build(sheet, results)
+    tmp = _temp_beside(out)
+    try:
+        if kind == ".csv":
+            _write_csv(tmp, table)
+        else:
+            facts = _facts(sheet, table, summary)
+            _write_xlsx(tmp, table, list(problems), field_columns, summary, facts, mapping_text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a results file is a normal document
+        os.replace(tmp, out)
+    except (OSError, XlsxWriterException) as exc:
+        raise OutputError(f"{out}: cannot write the results ({_reason(exc)})", OUTPUT_HINT) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_results(path: Path, mapping_path: Path | None = None) -> ResultsWorkbook:
+    """Read a results file as the user left it (edits included) for `retry`.
+
+    xlsx carries its facts and mapping in the hidden sheet; a csv does not, so it needs
+    `mapping_path`. Raises ResultsError for a file this tool did not write or whose
+    source or result columns were removed or renamed.
+    """
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".csv":
+            return _read_csv_results(path, mapping_path)
+        return _read_xlsx_results(path)
+    except SheetError as exc:
+        raise ResultsError(exc.message, hint=exc.hint) from exc
+
+
+# -- the table both formats write -----------------------------------------------------------
+
+
+@dataclass
+class _ResultsTable:
+    sheet_name: str
+    columns: list[str]  # as written: source columns (renamed on a clash) then RESULT_COLUMNS
+    source_columns: list[str]  # as read from the source
+    values: list[list[str]]  # column-major, every value a str
+    index: pd.Index  # source row numbers, in order
+
+    @classmethod
+    def build(cls, sheet: SourceSheet, results: pd.DataFrame) -> _ResultsTable:
+        source = list(sheet.frame.columns)
+        results = results.reindex(index=sheet.frame.index, columns=list(RESULT_COLUMNS))
+        values = [_text_list(sheet.frame[c]) for c in source]
+        values += [_text_list(results[c]) for c in RESULT_COLUMNS]
+        written = [f"{c} (source)" if c in RESULT_COLUMNS else c for c in source]
+        name = _sheet_title(sheet.sheet_name)
+        return cls(name, written + list(RESULT_COLUMNS), source, values, sheet.frame.index)
+
+    def rows(self) -> Iterable[tuple[str, ...]]:
+        return zip(*self.values, strict=True)
+
+
+def _text_list(column: pd.Series) -> list[str]:
+    if isinstance(column.dtype, pd.StringDtype) and not column.hasnans:
+        return column.tolist()
+    return ["" if v is None or v != v else str(v) for v in column.tolist()]
+
+
+def _sheet_title(name: str | None) -> str:
+    """The source sheet's name, made a legal xlsx title that clashes with neither of ours."""
+    title = "".join("_" if ch in "[]:*?/\\" else ch for ch in (name or CSV_SHEET))[:31]
+    taken = {SUMMARY_SHEET.casefold(), META_SHEET.casefold()}
+    return CSV_SHEET if not title.strip("'") or title.casefold() in taken else title
+
+
+def _temp_beside(out: Path) -> Path:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write the results ({_reason(exc)})", OUTPUT_HINT) from exc
+    os.close(handle)
+    return Path(name)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    cause = exc.__context__
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror.lower()
+    return str(exc)
+
+
+# -- csv ------------------------------------------------------------------------------------
+
+
+def neutralize(column: pd.Series) -> pd.Series:
+    """Prefix one `'` to cells a spreadsheet would run as a formula.
+
+    A cell starting with = + - @ tab or CR, or already with `'`, gets one `'` in front,
+    so `unneutralize` (strip one leading `'`) gives back exactly the original text.
+    """
+    risky = column.str.startswith(FORMULA_STARTS)
+    return column.mask(risky, "'" + column)
+
+
+def unneutralize(column: pd.Series) -> pd.Series:
+    """Undo `neutralize`: remove one leading `'` where there is one."""
+    quoted = column.str.startswith("'")
+    return column.mask(quoted, column.str.slice(1))
+
+
+def _write_csv(tmp: Path, table: _ResultsTable) -> None:
+    frame = pd.DataFrame(
+        {i: pd.Series(v, dtype=str) for i, v in enumerate(table.values)}, copy=False
+    )
+    frame = frame.apply(neutralize)
+    frame.columns = [_neutral_text(c) for c in table.columns]
+    # utf-8-sig: Excel reads a BOM-less UTF-8 CSV as Windows-1252 and mangles accents.
+    frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+
+
+def _neutral_text(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _read_csv_results(path: Path, mapping_path: Path | None) -> ResultsWorkbook:
+    if mapping_path is None:
+        raise ResultsError(
+            f"{path}: a CSV results file does not carry its mapping",
+            hint="pass the mapping the run used with -m MAPPING",
+        )
+    try:
+        mapping_text = Path(mapping_path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ResultsError(f"{mapping_path}: cannot read the mapping ({_reason(exc)})") from exc
+    sheet = read_sheet(path)
+    frame = sheet.frame.apply(unneutralize).set_axis(
+        [c[1:] if c.startswith("'") else c for c in sheet.columns], axis=1
+    )
+    source = [c for c in frame.columns if c not in RESULT_COLUMNS]
+    _require_columns(f"{path}: the file", list(frame.columns), list(RESULT_COLUMNS), "result")
+    facts = {"format_version": FORMAT_VERSION, "results_kind": "csv"}
+    facts |= {"source_columns": json.dumps(source), "mapping_path": str(mapping_path)}
+    source_frame = frame[source].set_axis([_unclash(c) for c in source], axis=1)
+    results = frame[list(RESULT_COLUMNS)]
+    return ResultsWorkbook(path, source_frame, results, facts, mapping_text, None)
+
+
+def _unclash(column: str) -> str:
+    """A source column renamed because it was called like a result column gets its name back."""
+    original = column.removesuffix(" (source)")
+    return original if original in RESULT_COLUMNS else column
+
+
+# -- xlsx -----------------------------------------------------------------------------------
+
+
+def _write_xlsx(
+    tmp: Path,
+    table: _ResultsTable,
+    problems: list[Problem],
+    field_columns: dict[str, tuple[str, ...]],
+    summary: ResultsSummary,
+    facts: list[tuple[str, str]],
+    mapping_text: str,
+) -> None:
+    options = {
+        "constant_memory": True,  # rows stream to disk: flat memory for 100k+ rows
+        "strings_to_formulas": False,
+        "strings_to_numbers": False,
+        "strings_to_urls": False,
+    }
+    book = xlsxwriter.Workbook(str(tmp), options)
+    data = book.add_worksheet(table.sheet_name)
+    summary_sheet = book.add_worksheet(SUMMARY_SHEET)
+    meta = book.add_worksheet(META_SHEET)
+    meta.hide()
+    flagged = _flagged_cells(problems, field_columns, table)
+    _write_data(book, data, table, flagged)
+    _write_summary(book, summary_sheet, table, problems, summary, facts)
+    _write_meta(meta, facts + [("mapping_text", mapping_text)])
+    book.close()
+
+
+def _flagged_cells(
+    problems: list[Problem], field_columns: dict[str, tuple[str, ...]], table: _ResultsTable
+) -> dict[int, dict[int, list[str]]]:
+    """Sheet row -> column -> messages, for the source cells behind each failed rule."""
+    position = {name: j for j, name in enumerate(table.source_columns)}
+    errors = [p for p in problems if p.is_error]
+    rows = table.index.get_indexer([p.row for p in errors])
+    flagged: dict[int, dict[int, list[str]]] = {}
+    for problem, row in zip(errors, rows, strict=True):
+        columns = [position[c] for c in field_columns.get(problem.field, ()) if c in position]
+        for j in columns if row >= 0 else ():
+            flagged.setdefault(int(row) + 1, {}).setdefault(j, []).append(problem.message)
+    return flagged
+
+
+def _write_data(
+    book: xlsxwriter.Workbook,
+    ws: Worksheet,
+    table: _ResultsTable,
+    flagged: dict[int, dict[int, list[str]]],
+) -> None:
+    last_row, last_col = len(table.index), len(table.columns) - 1
+    header = book.add_format({"bold": True, "bg_color": "#F2F2F2", "bottom": 1})
+    bad_cell = book.add_format({"bg_color": "#FFC7CE"})
+    for j, width in enumerate(_widths(table)):
+        ws.set_column(j, j, width)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, last_row, last_col)
+    _status_formats(book, ws, table.columns.index("import_status"), last_row)
+    for j, name in enumerate(table.columns):
+        ws.write_string(0, j, name, header)
+    write = ws.write_string
+    comments = MAX_COMMENTS
+    for r, row in enumerate(table.rows(), start=1):
+        marks = flagged.get(r)
+        if marks is not None:
+            comments = _write_marked_row(ws, r, row, marks, bad_cell, comments)
+            continue
+        for j, value in enumerate(row):
+            if value:
+                write(r, j, value)
+
+
+def _write_marked_row(
+    ws: Worksheet,
+    r: int,
+    row: tuple[str, ...],
+    marks: dict[int, list[str]],
+    bad_cell: Format,
+    comments: int,
+) -> int:
+    for j, value in enumerate(row):
+        if j in marks:
+            if value:
+                ws.write_string(r, j, value, bad_cell)
+            else:
+                ws.write_blank(r, j, None, bad_cell)
+            if comments > 0:
+                ws.write_comment(r, j, "\n".join(marks[j]), {"x_scale": 2.5, "y_scale": 1.5})
+                comments -= 1
+        elif value:
+            ws.write_string(r, j, value)
+    return comments
+
+
+def _widths(table: _ResultsTable, sample: int = 2000) -> list[float]:
+    """Header or longest early value, whichever is wider, within 8..60 characters."""
+    widths = []
+    for name, values in zip(table.columns, table.values, strict=True):
+        longest = max((len(v) for v in values[:sample]), default=0)
+        widths.append(float(min(60, max(8, len(name) + 3, longest + 1))))
+    return widths
+
+
+def _status_formats(book: xlsxwriter.Workbook, ws: Worksheet, col: int, last_row: int) -> None:
+    for status, (fill, font) in STATUS_COLOURS.items():
+        colour = book.add_format({"bg_color": fill, "font_color": font})
+        rule = {"type": "cell", "criteria": "==", "value": f'"{status}"', "format": colour}
+        ws.conditional_format(1, col, max(last_row, 1), col, rule)
+
+
+def _write_summary(
+    book: xlsxwriter.Workbook,
+    ws: Worksheet,
+    table: _ResultsTable,
+    problems: list[Problem],
+    summary: ResultsSummary,
+    facts: list[tuple[str, str]],
+) -> None:
+    bold = book.add_format({"bold": True})
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, 1, 48)
+    ws.set_column(2, 3, 14)
+    ws.set_column(4, 4, 70)
+    known = dict(facts)
+    lines: list[tuple[str, ...]] = [
+        ("enerflo-import results",),
+        ("source file", Path(known["source_path"]).name),
+        ("source sheet", known["source_sheet"]),
+        ("source sha256", known["source_sha256"]),
+        ("command", summary.command),
+        ("endpoint", summary.endpoint or "(none: nothing sent)"),
+        ("started at", summary.started_at),
+        ("finished at", summary.finished_at),
+        *summary.extra.items(),
+        (),
+        ("status", "rows"),
+        *_status_counts(table),
+        (),
+        ("problem", "kind", "rows", "example row", "example message"),
+        *_top_problems(problems, table),
+    ]
+    for r, line in enumerate(lines):
+        fmt = bold if r == 0 or line[:1] in (("status",), ("problem",)) else None
+        for j, value in enumerate(line):
+            if value:
+                ws.write_string(r, j, str(value), fmt)
+
+
+def _status_counts(table: _ResultsTable) -> list[tuple[str, str]]:
+    counts = Counter(table.values[table.columns.index("import_status")])
+    order = [str(s) for s in RowStatus] + sorted(set(counts) - {str(s) for s in RowStatus})
+    lines = [(status, str(counts[status])) for status in order if counts[status]]
+    return lines + [("total", str(len(table.index)))]
+
+
+def _top_problems(
+    problems: list[Problem], table: _ResultsTable, most: int = 20
+) -> list[tuple[str, ...]]:
+    counts = Counter((p.code, p.is_error) for p in problems)
+    first: dict[tuple[str, bool], Problem] = {}
+    for p in problems:
+        first.setdefault((p.code, p.is_error), p)
+    lines: list[tuple[str, ...]] = []
+    for (code, is_error), n in counts.most_common(most):
+        example = first[(code, is_error)]
+        row = int(table.index.get_indexer([example.row])[0]) + 2
+        kind = "error" if is_error else "warning"
+        lines.append((code, kind, str(n), str(row) if row > 1 else "", example.message))
+    return lines
+
+
+def _facts(
+    sheet: SourceSheet, table: _ResultsTable, summary: ResultsSummary
+) -> list[tuple[str, str]]:
+    return [
+        ("format_version", FORMAT_VERSION),
+        ("tool_version", importer.__version__),
+        ("command", summary.command),
+        ("written_at", summary.finished_at),
+        ("source_path", str(sheet.path)),
+        ("source_sha256", sheet.sha256),
+        ("kind", sheet.kind),
+        ("source_sheet", sheet.sheet_name or ""),
+        ("header_row", str(sheet.header_row)),
+        ("encoding", sheet.encoding or ""),
+        ("delimiter", sheet.delimiter or ""),
+        ("results_sheet", table.sheet_name),
+        ("source_columns", json.dumps(table.source_columns, ensure_ascii=False)),
+        ("written_columns", json.dumps(table.columns, ensure_ascii=False)),
+        ("result_columns", json.dumps(list(RESULT_COLUMNS))),
+    ]
+
+
+def _write_meta(ws: Worksheet, facts: list[tuple[str, str]]) -> None:
+    """key/value rows; a value longer than a cell holds continues on rows with the same key."""
+    ws.write_string(0, 0, "key")
+    ws.write_string(0, 1, "value")
+    r = 1
+    for key, value in facts:
+        for start in range(0, max(len(value), 1), CHUNK):
+            ws.write_string(r, 0, key)
+            ws.write_string(r, 1, value[start : start + CHUNK])
+            r += 1
+
+
+def _read_xlsx_results(path: Path) -> ResultsWorkbook:
+    if META_SHEET not in list_sheets(path):
+        raise ResultsError(
+            f"{path}: was not written by enerflo-import (it has no {META_SHEET} sheet)",
+            hint="give retry the results file that validate or send wrote",
+        )
+    facts = _read_meta(path)
+    if facts.get("format_version") != FORMAT_VERSION:
+        raise ResultsError(
+            f"{path}: results format {facts.get('format_version')!s} is not supported",
+            hint=f"this enerflo-import ({importer.__version__}) reads format {FORMAT_VERSION}",
+        )
+    name = facts.get("results_sheet", "")
+    if name not in list_sheets(path):
+        raise ResultsError(
+            f'{path}: sheet "{name}" with the rows was renamed or deleted',
+            hint=f'rename the sheet back to "{name}"',
+        )
+    sheet = read_sheet(path, sheet=name)
+    written = json.loads(facts["written_columns"])
+    where = f'{path}: sheet "{name}"'
+    _require_columns(where, sheet.columns, written, "source")
+    source = json.loads(facts["source_columns"])
+    frame = sheet.frame[written[: len(source)]].set_axis(source, axis=1)
+    results = sheet.frame[list(RESULT_COLUMNS)]
+    mapping_text = facts.pop("mapping_text", "")
+    return ResultsWorkbook(path, frame, results, facts, mapping_text, name)
+
+
+def _read_meta(path: Path) -> dict[str, str]:
+    meta = read_sheet(path, sheet=META_SHEET).frame
+    facts: dict[str, str] = {}
+    for key, value in zip(meta["key"], meta["value"], strict=True):
+        facts[key] = facts.get(key, "") + value
+    return facts
+
+
+def _require_columns(where: str, present: list[str], needed: list[str], kind: str) -> None:
+    missing = [c for c in needed if c not in present]
+    if missing:
+        names = ", ".join(f'"{c}"' for c in missing)
+        kind = "result" if missing[0] in RESULT_COLUMNS else kind
+        plural = "s" if len(missing) > 1 else ""
+        raise ResultsError(
+            f"{where} is missing {kind} column{plural} {names} (removed or renamed)",
+            hint="retry needs every column it wrote: restore their headers, "
+            "or run send again on the source file",
+        )
