@@ -222,6 +222,11 @@ def _hash_record_id(s: _Suggestion) -> tuple[str, str] | None:
     return f"{{hash: [{listed}]}}", why
 
 
+def _flat(text: str) -> str:
+    """Comment-safe text: a line break in a header must not end the comment."""
+    return re.sub(r"[\x00-\x1f\x7f]", " ", text)
+
+
 def _quote(text: str) -> str:
     """YAML scalar for `text`: plain when safe, else double-quoted (JSON strings are YAML)."""
     if _PLAIN.fullmatch(text) and text == text.strip() and text.lower() not in _YAML_WORDS:
@@ -229,15 +234,17 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _render(s: _Suggestion, sheet: str | None, source_name: str | None) -> str:
+def _render(s: _Suggestion, sheet: str | None, header_row: int, source_name: str | None) -> str:
     origin = f" from {source_name}" if source_name else ""
     lines = [
         f"# Suggested by enerflo-import suggest-mapping{origin}.",
         "# Review every line before sending: the comments say why each column was chosen.",
         "version: 1",
     ]
-    if sheet is not None:
-        lines += ["source:", f"  sheet: {_quote(sheet)}"]
+    if sheet is not None or header_row != 1:
+        lines.append("source:")
+        lines += [f"  sheet: {_quote(sheet)}"] if sheet is not None else []
+        lines += [f"  header_row: {header_row}"] if header_row != 1 else []
     entries = [(name, _quote(c.column), c.reason) for name, c in s.placed.items()]
     hashed = _hash_record_id(s)
     if hashed is not None:
@@ -245,18 +252,21 @@ def _render(s: _Suggestion, sheet: str | None, source_name: str | None) -> str:
     entries.sort(key=lambda entry: LEAD_FIELDS.index(entry[0]))
     width = max(len(f"  {name}: {value}") for name, value, _ in entries) + 2
     lines.append("lead:")
-    lines += [f"{f'  {name}: {value}':<{width}}# {why}" for name, value, why in entries]
+    lines += [f"{f'  {name}: {value}':<{width}}# {_flat(why)}" for name, value, why in entries]
     unplaced = [c for c in s.columns if not s.used(c)]
     if unplaced:
         lines += ["", "# Columns not placed (add them under lead: if they matter):"]
-        lines += [f"#   {c}" + (f": {s.notes[c]}" if c in s.notes else "") for c in unplaced]
+        lines += [
+            f"#   {_flat(c)}" + (f": {_flat(s.notes[c])}" if c in s.notes else "") for c in unplaced
+        ]
     return "\n".join(lines) + "\n"
 
 
 def suggest_mapping(
     sheet_columns: list[str],
     frame: pd.DataFrame,
-    sheet: str | None = None,
+    sheet_name: str | None = None,
+    header_row: int = 1,
     source_name: str | None = None,
 ) -> str:
     """Mapping YAML (with comments) that parses and fits the sheet as it stands.
@@ -264,12 +274,13 @@ def suggest_mapping(
     Headers are matched first (case, spacing, punctuation and common variants ignored),
     then unplaced columns are judged by up to 200 of their non-empty cells. Each column
     is used once. Without an id column the record id is a hash of email and phone.
+    `sheet_name` and `header_row` go under `source:` (left out for a CSV's None and row 1).
     """
-    s = _Suggestion(list(sheet_columns), frame)
+    s = _Suggestion([c for c in sheet_columns if c.strip()], frame)  # a blank name maps nothing
     _match_headers(s)
     _sniff_cells(s)
     _settle_address(s)
-    return _render(s, sheet, source_name)
+    return _render(s, sheet_name, header_row, source_name)
 
 
 def write_suggestion(text: str, path: Path, force: bool = False) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -17,7 +18,7 @@ def sheet(columns: list[str], *rows: list[str]) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=columns, index=range(2, 2 + len(rows)))
 
 
-def suggested(columns: list[str], *rows: list[str], **kwargs: str) -> tuple[str, ColumnMapping]:
+def suggested(columns: list[str], *rows: list[str], **kwargs: Any) -> tuple[str, ColumnMapping]:
     """The suggestion's text, parsed and checked against the sheet exactly as written."""
     frame = sheet(columns, *rows)
     text = suggest_mapping(columns, frame, **kwargs)
@@ -42,7 +43,9 @@ HUBSPOT_ROW = [
 
 
 def test_hubspot_export_maps_every_standard_column() -> None:
-    text, mapping = suggested(HUBSPOT, HUBSPOT_ROW, sheet="Contacts", source_name="hubspot.xlsx")
+    text, mapping = suggested(
+        HUBSPOT, HUBSPOT_ROW, sheet_name="Contacts", header_row=3, source_name="hubspot.xlsx"
+    )
     assert columns_of(mapping) == {
         "integration_record_id": "Record ID",
         "first_name": "First Name",
@@ -55,7 +58,7 @@ def test_hubspot_export_maps_every_standard_column() -> None:
         "mobile": "Phone Number",
         "lead_status": "Lead Status",
     }
-    assert mapping.sheet == "Contacts" and mapping.warnings == []
+    assert (mapping.sheet, mapping.header_row, mapping.warnings) == ("Contacts", 3, [])
     assert re.search(r'\n  zip: Postal Code +# matched header "Postal Code"\n', text)
     assert text.startswith("# Suggested by enerflo-import suggest-mapping from hubspot.xlsx.\n")
 
@@ -191,6 +194,12 @@ def test_odd_column_names_are_quoted_so_the_yaml_round_trips() -> None:
     _, mapping = suggested(columns, ["1", "a@x.com", "84601", "x", "y"])
     assert mapping.lead["email"].column == "E-mail: work"
     assert mapping.lead["zip"].column == "Zip #"
+
+
+def test_headers_with_line_breaks_or_blank_names_do_not_break_the_yaml() -> None:
+    text, mapping = suggested(["ID", "Zip\ncode", "", "Misc\tinfo"], ["1", "84601", "", "x"])
+    assert mapping.lead["zip"].column == "Zip\ncode"
+    assert "#   Misc info\n" in text
 
 
 # ---------------------------------------------------------------- write_suggestion
