@@ -143,7 +143,8 @@ def _read_yaml(text: str, origin: str) -> Any:
             hint = "check the indentation (spaces, not tabs) and quote text containing ': ' or '#'"
         raise MappingError(f"{origin}: not valid YAML{at}: {problem}", hint) from exc
     except yaml.YAMLError as exc:
-        raise MappingError(f"{origin}: not valid YAML: {exc}") from exc
+        first_line = (str(exc).splitlines() or ["unreadable"])[0]  # e.g. a control character
+        raise MappingError(f"{origin}: not valid YAML: {first_line}") from exc
 
 
 # ---------------------------------------------------------------- parsing

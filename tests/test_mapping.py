@@ -393,6 +393,14 @@ def test_section_refusals(body: str, message: str, hint: str | None) -> None:
     assert (error.message, error.hint) == (f"{ORIGIN}: {message}", hint)
 
 
+def test_control_character_in_the_yaml_is_a_one_line_error() -> None:
+    error = refusal("version: 1\nlead:\n  integration_record_id: I\x07D\n")
+    assert error.message == (
+        f"{ORIGIN}: not valid YAML: unacceptable character #x0007: special characters are not "
+        "allowed"
+    )
+
+
 def test_missing_mapping_file_is_a_mapping_error(tmp_path: Path) -> None:
     path = tmp_path / "nope.yaml"
     with pytest.raises(MappingError) as info:
