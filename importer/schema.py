@@ -1,0 +1,362 @@
+"""Lead validation: normalize lead fields, check them with pandera, report Problems per row.
+
+It must not send, read files or touch `appointment.*` / `survey_data.*` columns (validated
+elsewhere). Every rule runs column-wide; Python loops only visit failing (row, rule) groups.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from importer import normalize as nz
+from importer.models import Problem
+from importer.zipstates import PREFIX_OWNER_TEXT, zip_in_state, zip_prefix_known
+
+RECORD_ID = "integration_record_id"
+EMAIL_FIELDS = ("email", "creator", "assign_to_email", "setter_email")
+INTEGER_FIELDS = ("createDeal", "calendar_id")
+UNTOUCHED_PREFIXES = ("appointment.", "survey_data.")
+# Fields whose values mostly differ row to row; the others are normalized and checked once
+# per distinct value (a sheet has a handful of states, deal ids, rep emails, zips...).
+_MOSTLY_DISTINCT = frozenset(
+    {RECORD_ID, "email", "mobile", "fullAddress", "address", "full_name", "add_note"}
+)
+
+_NORMALIZERS: dict[str, Callable[[pd.Series], nz.Normalized]] = {
+    "zip": nz.normalize_zip,
+    "state": nz.normalize_state,
+    "mobile": nz.normalize_mobile,
+    "ignore_validation": nz.normalize_boolean,
+    "browser_redirect": nz.normalize_choice,
+    **{name: nz.normalize_email for name in EMAIL_FIELDS},
+    **{name: nz.normalize_integer for name in INTEGER_FIELDS},
+}
+
+# Format rules on normalized values: field -> (problem code, test). Empty cells pass.
+_FORMATS: dict[str, tuple[str, Callable[[pd.Series], pd.Series]]] = {
+    "zip": ("invalid_zip", nz.is_zip),
+    "state": ("invalid_state", nz.is_state),
+    "mobile": ("invalid_mobile", nz.is_mobile),
+    "ignore_validation": ("invalid_boolean", nz.is_boolean),
+    "browser_redirect": ("invalid_browser_redirect", nz.is_browser_redirect),
+    **{name: ("invalid_email", nz.is_email) for name in EMAIL_FIELDS},
+    **{name: ("invalid_integer", nz.is_integer) for name in INTEGER_FIELDS},
+}
+
+# Message per problem code. {field} is the lead field, {value} the cell as typed (trimmed,
+# quoted), {new} the normalized value; other names are filled by the rule that reports it.
+MESSAGES: dict[str, str] = {
+    "missing_record_id": "{field}: missing; every row needs one",
+    "duplicate_record_id": "{field}: {value} is also on row {other}; only the {kept} is sent",
+    "missing_address": "{field}: no fullAddress, and no {parts}",
+    "invalid_state": "{field}: {value} is not a US state or territory code",
+    "invalid_zip": "{field}: {value} is not a 5-digit zip code",
+    "invalid_mobile": "{field}: {value} is not a 10-digit phone number",
+    "invalid_email": "{field}: {value} is not a valid email address",
+    "invalid_integer": "{field}: {value} is not a whole number",
+    "invalid_boolean": "{field}: {value} is not 1/0, true/false or yes/no",
+    "invalid_browser_redirect": "{field}: {value} is not profile, scheduling or deal",
+    "missing_calendar": "{field}: scheduling needs calendar or calendar_id",
+    "state_normalized": "{field}: {value} read as {new}",
+    "zip_zero_padded": "{field}: {value} read as {new} (Excel drops leading zeros)",
+    "zip_from_number": "{field}: {value} was stored as a number; sent as {new}",
+    "zip_plus4_assumed": "{field}: {value} taken as ZIP+4; sent as {new}",
+    "zip_state_mismatch": "{field}: {new} is in {owner}, not {state}",
+    "zip_unknown_prefix": "{field}: {new} is in no US state's zip range",
+    "mobile_recovered_from_number": "{field}: {value} was stored as a number; sent as {new}",
+    "browser_redirect_ignored": (
+        "{field}: {value} only matters in a browser; a batch import is not redirected"
+    ),
+}
+
+# missing_address: which parts a row lacks, by bit (4 = address, 2 = state, 1 = city and zip).
+_MISSING_PARTS = np.array(
+    [
+        "",
+        "city or zip",
+        "state",
+        "state, city or zip",
+        "address",
+        "address, city or zip",
+        "address or state",
+        "address, state, city or zip",
+    ],
+    dtype=object,
+)
+_ADDRESS_PARTS = ("fullAddress", "state", "city", "zip")
+_LONGEST_QUOTE = 60
+
+ERROR_CODES = frozenset(
+    {
+        "missing_record_id",
+        "duplicate_record_id",
+        "missing_address",
+        "missing_calendar",
+        *(code for code, _ in _FORMATS.values()),
+    }
+)
+
+
+@dataclass
+class ValidationResult:
+    """Normalized leads (same shape, index and columns as the input) and every Problem found."""
+
+    leads: pd.DataFrame
+    problems: list[Problem]
+
+    @property
+    def invalid_rows(self) -> set[int]:
+        return {problem.row for problem in self.problems if problem.is_error}
+
+
+def validate_leads(
+    leads: pd.DataFrame, on_duplicate: str = "reject", record_ids_fixed: bool = False
+) -> ValidationResult:
+    """Normalize and check every lead field of `leads` (index = spreadsheet row numbers).
+
+    Rows with ignore_validation true skip every rule but the record id's. With
+    `on_duplicate="reject"` the first row of a shared record id stands, with "last" the last.
+    `record_ids_fixed=True` (ids recorded by an earlier run, e.g. for retry) takes the
+    ids verbatim instead of trimming them. A missing id or address column counts as empty.
+    """
+    if on_duplicate not in ("reject", "last"):
+        raise ValueError(f'on_duplicate must be "reject" or "last", not "{on_duplicate}"')
+    typed: dict[str, pd.Series] = {}
+    repaired: dict[str, nz.Normalized] = {}
+    for name in leads.columns:
+        if not str(name).startswith(UNTOUCHED_PREFIXES):
+            typed[name], repaired[name] = _prepare(leads[name], name, record_ids_fixed)
+    normalized = leads.copy(deep=False)
+    for name, result in repaired.items():
+        normalized[name] = result.values
+    skip = _skip_mask(normalized)
+    failures = _failures(_schema(normalized, skip, on_duplicate), _checked_frame(normalized))
+    report = _Report(typed, normalized)
+    _report_errors(report, failures, on_duplicate)
+    _report_repairs(report, repaired)
+    _report_suspicions(report, skip)
+    return ValidationResult(normalized, report.problems())
+
+
+def _prepare(raw: pd.Series, name: str, record_ids_fixed: bool) -> tuple[pd.Series, nz.Normalized]:
+    normalizer = _NORMALIZERS.get(name, nz.unchanged)
+    trim = not (name == RECORD_ID and record_ids_fixed)
+    few = name not in _MOSTLY_DISTINCT
+    return nz.prepare(raw, normalizer, trim=trim, few_distinct=few)
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A column's values as an object array; an absent column reads as all empty."""
+    if name in frame.columns:
+        return frame[name].to_numpy(dtype=object)
+    return np.full(len(frame), "", dtype=object)
+
+
+def _skip_mask(frame: pd.DataFrame) -> np.ndarray:
+    return _column(frame, "ignore_validation") == "1"
+
+
+def _checked_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """What pandera sees: the checked fields, with the record id and address always present."""
+    names = [name for name in _FORMATS if name in frame.columns]
+    data = {name: frame[name] for name in names}
+    for name in (RECORD_ID, "address"):
+        data[name] = pd.Series(_column(frame, name), index=frame.index)
+    return pd.DataFrame(data, index=frame.index)
+
+
+def _schema(frame: pd.DataFrame, skip: np.ndarray, on_duplicate: str) -> pa.DataFrameSchema:
+    columns: dict[str, list[pa.Check]] = {name: [] for name in _FORMATS if name in frame}
+    keep = "first" if on_duplicate == "reject" else "last"
+    columns[RECORD_ID] = [
+        _vector_check("missing_record_id", lambda ids: ids.to_numpy() != ""),
+        _vector_check(
+            "duplicate_record_id",
+            lambda ids: ~ids.duplicated(keep=keep).to_numpy() | (ids.to_numpy() == ""),
+        ),
+    ]
+    for name in columns.keys() - {RECORD_ID}:
+        code, test = _FORMATS[name]
+        columns[name].append(_format_check(name, code, test, skip))
+    columns["address"] = [
+        _vector_check("missing_address", lambda _: _has_address(frame) | skip),
+    ]
+    if "browser_redirect" in frame:
+        columns["browser_redirect"].append(
+            _vector_check("missing_calendar", lambda _: _has_calendar(frame) | skip)
+        )
+    return pa.DataFrameSchema(
+        {name: pa.Column(checks=checks, nullable=True) for name, checks in columns.items()}
+    )
+
+
+def _vector_check(code: str, test: Callable[[pd.Series], np.ndarray]) -> pa.Check:
+    """A pandera check named by its problem code; `test` gets the column, returns a mask."""
+    return pa.Check(lambda values: pd.Series(test(values), index=values.index), name=code)
+
+
+def _format_check(
+    name: str, code: str, test: Callable[[pd.Series], pd.Series], skip: np.ndarray
+) -> pa.Check:
+    """Empty cells and ignore_validation rows pass; few-distinct fields test each value once."""
+
+    def passes(values: pd.Series) -> np.ndarray:
+        if name in _MOSTLY_DISTINCT:
+            good = test(values).to_numpy(dtype=bool)
+        else:
+            good = nz.per_distinct(test, values)
+        return good | (values.to_numpy(dtype=object) == "") | skip
+
+    return _vector_check(code, passes)
+
+
+def _has_address(frame: pd.DataFrame) -> np.ndarray:
+    """fullAddress, or address + state + (city or zip). Invalid state/zip still count here."""
+    present = {name: _column(frame, name) != "" for name in ("fullAddress", "address", "state")}
+    city_or_zip = (_column(frame, "city") != "") | (_column(frame, "zip") != "")
+    return present["fullAddress"] | (present["address"] & present["state"] & city_or_zip)
+
+
+def _has_calendar(frame: pd.DataFrame) -> np.ndarray:
+    scheduling = _column(frame, "browser_redirect") == "scheduling"
+    calendar = (_column(frame, "calendar") != "") | (_column(frame, "calendar_id") != "")
+    return ~scheduling | calendar
+
+
+def _failures(schema: pa.DataFrameSchema, checked: pd.DataFrame) -> pd.DataFrame:
+    """(index, column, check) of every failing cell, one row per (row, rule)."""
+    try:
+        schema.validate(checked, lazy=True, inplace=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        if cases["index"].isna().any() or not cases["check"].isin(MESSAGES).all():
+            # A check that raised, or a schema-level failure: a bug here, not a row problem.
+            raise RuntimeError(f"lead validation failed unexpectedly: {exc}") from exc
+        return cases[["index", "column", "check"]].drop_duplicates()
+    return pd.DataFrame({"index": [], "column": [], "check": []})
+
+
+def _report_errors(report: _Report, failures: pd.DataFrame, on_duplicate: str) -> None:
+    for (field, code), group in failures.groupby(["column", "check"], sort=False):
+        labels = pd.Index(group["index"].to_numpy())
+        details = _error_details(str(code), labels, report.frame, on_duplicate)
+        report.add(str(field), str(code), labels, **details)
+
+
+def _error_details(
+    code: str, labels: pd.Index, frame: pd.DataFrame, on_duplicate: str
+) -> dict[str, object]:
+    """Values a message needs beyond the cell: the other row of a duplicate, missing parts."""
+    if code == "duplicate_record_id":
+        ids = frame[RECORD_ID]
+        keep = "first" if on_duplicate == "reject" else "last"
+        shared = ids[ids.isin(ids.loc[labels].unique())]
+        kept = shared[~shared.duplicated(keep=keep)]
+        kept_row = pd.Series(kept.index, index=kept.to_numpy())
+        return {"other": ids.loc[labels].map(kept_row).astype(str), "kept": keep}
+    if code == "missing_address":
+        rows = frame.index.get_indexer(labels)
+        lacks = 4 * (_column(frame, "address")[rows] == "")
+        lacks += 2 * (_column(frame, "state")[rows] == "")
+        no_zip = (_column(frame, "city")[rows] == "") & (_column(frame, "zip")[rows] == "")
+        return {"parts": _MISSING_PARTS[lacks + no_zip]}
+    return {}
+
+
+def _report_repairs(report: _Report, repaired: dict[str, nz.Normalized]) -> None:
+    for field, result in repaired.items():
+        for code, labels in result.warnings.items():
+            report.add(field, code, labels)
+
+
+def _report_suspicions(report: _Report, skip: np.ndarray) -> None:
+    """Sendable but suspicious: a zip of no state or of another state, a browser-only option."""
+    frame = report.frame
+    if "zip" in frame:
+        zips = frame["zip"]
+        known = zip_prefix_known(zips) & ~skip
+        valid_zip = nz.per_distinct(nz.is_zip, zips) & ~skip
+        report.add("zip", "zip_unknown_prefix", frame.index[valid_zip & ~known])
+        if "state" in frame:
+            states = frame["state"]
+            checkable = known & nz.per_distinct(nz.is_state, states)
+            elsewhere = frame.index[checkable & ~zip_in_state(zips, states)]
+            owner = zips.loc[elsewhere].str.slice(0, 3).map(PREFIX_OWNER_TEXT)
+            report.add("zip", "zip_state_mismatch", elsewhere, owner=owner, state=states[elsewhere])
+    if "browser_redirect" in frame:
+        redirects = frame["browser_redirect"]
+        ignored = frame.index[nz.per_distinct(nz.is_browser_redirect, redirects) & ~skip]
+        report.add("browser_redirect", "browser_redirect_ignored", ignored)
+
+
+@dataclass
+class _Report:
+    """Problems gathered column-wide, one small frame per (field, code)."""
+
+    typed: dict[str, pd.Series]
+    frame: pd.DataFrame
+    parts: list[pd.DataFrame] = dataclasses.field(default_factory=list)
+
+    def add(self, field: str, code: str, labels: pd.Index, **extra: object) -> None:
+        if len(labels) == 0:
+            return
+        values: dict[str, object] = {"field": field, **extra}
+        if field in self.typed:
+            values["value"] = _quoted(self.typed[field].loc[labels].to_numpy(dtype=object))
+        if field in self.frame:
+            values["new"] = self.frame[field].loc[labels].to_numpy(dtype=object)
+        message = _render(MESSAGES[code], len(labels), values)
+        is_error = code in ERROR_CODES
+        data = {"row": labels, "field": field, "code": code, "message": message}
+        self.parts.append(pd.DataFrame(data | {"is_error": is_error}))
+
+    def problems(self) -> list[Problem]:
+        """Problems ordered by row, then by the field's column position, errors first."""
+        if not self.parts:
+            return []
+        found = pd.concat(self.parts, ignore_index=True)
+        found["order"] = found["field"].map(self._positions())
+        found = found.sort_values(
+            ["row", "order", "is_error"], ascending=[True, True, False], kind="stable"
+        )
+        columns = [found[name].tolist() for name in ("row", "field", "code", "message")]
+        errors = found["is_error"].tolist()
+        return [
+            Problem(int(row), field, code, message, bool(error))
+            for row, field, code, message, error in zip(*columns, errors, strict=True)
+        ]
+
+    def _positions(self) -> dict[str, int]:
+        columns = list(self.frame.columns)
+        position = {name: index for index, name in enumerate(columns)}
+        if "address" not in position:
+            parts = [position[name] for name in _ADDRESS_PARTS if name in position]
+            position["address"] = min(parts, default=len(columns))
+        position.setdefault(RECORD_ID, -1)
+        return position
+
+
+def _render(template: str, count: int, values: dict[str, object]) -> np.ndarray:
+    """Fill a message template column-wide: plain strings, or arrays/Series of one per row."""
+    message = np.full(count, "", dtype=object)
+    for position, piece in enumerate(re.split(r"\{(\w+)\}", template)):
+        value = piece if position % 2 == 0 else values[piece]
+        if isinstance(value, pd.Series):
+            value = value.to_numpy(dtype=object)
+        message = message + value
+    return message
+
+
+def _quoted(values: np.ndarray) -> np.ndarray:
+    """Cell text in double quotes, on one line, cut short when long."""
+    text = pd.Series(values, dtype=object).str.replace(r"\s+", " ", regex=True)
+    long = text.str.len() > _LONGEST_QUOTE
+    text[long] = text[long].str.slice(0, _LONGEST_QUOTE - 3) + "..."
+    return ('"' + text + '"').to_numpy(dtype=object)
