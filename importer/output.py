@@ -8,8 +8,10 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
@@ -122,27 +124,33 @@ class _ResultsTable:
     sheet_name: str
     columns: list[str]  # as written: source columns (renamed on a clash) then RESULT_COLUMNS
     source_columns: list[str]  # as read from the source
-    values: list[list[str]]  # column-major, every value a str
+    series: list[pd.Series]  # one str Series per written column
     index: pd.Index  # source row numbers, in order
 
     @classmethod
     def build(cls, sheet: SourceSheet, results: pd.DataFrame) -> _ResultsTable:
         source = list(sheet.frame.columns)
         results = results.reindex(index=sheet.frame.index, columns=list(RESULT_COLUMNS))
-        values = [_text_list(sheet.frame[c]) for c in source]
-        values += [_text_list(results[c]) for c in RESULT_COLUMNS]
+        series = [_text_series(sheet.frame[c]) for c in source]
+        series += [_text_series(results[c]) for c in RESULT_COLUMNS]
         written = [f"{c} (source)" if c in RESULT_COLUMNS else c for c in source]
         name = _sheet_title(sheet.sheet_name)
-        return cls(name, written + list(RESULT_COLUMNS), source, values, sheet.frame.index)
+        return cls(name, written + list(RESULT_COLUMNS), source, series, sheet.frame.index)
+
+    @cached_property
+    def values(self) -> list[list[str]]:
+        """Column-major lists: the cheapest shape to walk cell by cell."""
+        return [column.tolist() for column in self.series]
 
     def rows(self) -> Iterable[tuple[str, ...]]:
         return zip(*self.values, strict=True)
 
 
-def _text_list(column: pd.Series) -> list[str]:
+def _text_series(column: pd.Series) -> pd.Series:
     if isinstance(column.dtype, pd.StringDtype) and not column.hasnans:
-        return column.tolist()
-    return ["" if v is None or v != v else str(v) for v in column.tolist()]
+        return column
+    text = ["" if v is None or v != v else str(v) for v in column.tolist()]
+    return pd.Series(text, index=column.index, dtype=str)
 
 
 def _sheet_title(name: str | None) -> str:
@@ -180,22 +188,31 @@ def neutralize(column: pd.Series) -> pd.Series:
     A cell starting with = + - @ tab or CR, or already with `'`, gets one `'` in front,
     so `unneutralize` (strip one leading `'`) gives back exactly the original text.
     """
-    risky = column.str.startswith(FORMULA_STARTS)
-    return column.mask(risky, "'" + column)
+    return _prefix_where(column, FORMULA_STARTS, add=True)
 
 
 def unneutralize(column: pd.Series) -> pd.Series:
     """Undo `neutralize`: remove one leading `'` where there is one."""
-    quoted = column.str.startswith("'")
-    return column.mask(quoted, column.str.slice(1))
+    return _prefix_where(column, ("'",), add=False)
+
+
+def _prefix_where(column: pd.Series, starts: tuple[str, ...], add: bool) -> pd.Series:
+    # First characters as a numpy U1 array: ~10x faster than .str.startswith on
+    # python-backed strings, and it matters for a 1M-row CSV.
+    first = column.to_numpy(dtype=object).astype("U1")
+    hit = np.isin(first, starts)
+    if not hit.any():
+        return column
+    column = column.copy()
+    column[hit] = ("'" + column[hit]) if add else column[hit].str.slice(1)
+    return column
 
 
 def _write_csv(tmp: Path, table: _ResultsTable) -> None:
+    names = [_neutral_text(c) for c in table.columns]
     frame = pd.DataFrame(
-        {i: pd.Series(v, dtype=str) for i, v in enumerate(table.values)}, copy=False
-    )
-    frame = frame.apply(neutralize)
-    frame.columns = [_neutral_text(c) for c in table.columns]
+        {j: neutralize(column) for j, column in enumerate(table.series)}, copy=False
+    ).set_axis(names, axis=1)
     # utf-8-sig: Excel reads a BOM-less UTF-8 CSV as Windows-1252 and mangles accents.
     frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
 

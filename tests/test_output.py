@@ -400,3 +400,19 @@ def test_missing_results_file_is_a_results_error(tmp_path: Path) -> None:
     path = tmp_path / "gone.xlsx"
 
     assert results_error(path)[0] == f"{path}: file not found"
+
+
+def test_control_characters_newlines_and_spaces_survive_the_xlsx(tmp_path: Path) -> None:
+    rows = [["A", "B"], ["a\x01b", "_x0041_"], ["line1\nline2", "  lead "]]
+    sheet = read_sheet(write_csv(tmp_path / "a.csv", rows))
+    results = pd.DataFrame({c: "" for c in RESULT_COLUMNS}, index=sheet.frame.index)
+    out = tmp_path / "r.xlsx"
+    write_results(out, sheet, results, [], {}, SUMMARY, "a: 1\r\nb: 2\n")
+
+    back = read_results(out)
+
+    assert back.frame.to_dict("index") == {
+        2: {"A": "a\x01b", "B": "_x0041_"},
+        3: {"A": "line1\nline2", "B": "  lead "},
+    }
+    assert back.mapping_text == "a: 1\r\nb: 2\n"

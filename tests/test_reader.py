@@ -349,3 +349,9 @@ def test_csv_unclosed_quote(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text('Id,Name\n1,"a\n')
     assert error_of(path)[0] == f"{path}: a quoted cell is never closed"
+
+
+def test_csv_with_a_stray_control_character_is_still_text(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", [["Id", "Note"], ["1", "a\x01b"]])
+
+    assert read_sheet(path).frame["Note"].tolist() == ["a\x01b"]
