@@ -65,6 +65,8 @@ def read_sheet(path: Path, sheet: str | None = None, header_row: int = 1) -> Sou
     empty rows are dropped, interior ones kept. Raises SheetError for anything unreadable.
     """
     path = Path(path)
+    if header_row < 1:
+        raise SheetError(f"{path}: header row must be 1 or more, not {header_row}")
     data = _read_bytes(path)
     kind = _kind_of(path)
     _check_content(path, kind, data)

@@ -355,3 +355,9 @@ def test_csv_with_a_stray_control_character_is_still_text(tmp_path: Path) -> Non
     path = write_csv(tmp_path / "a.csv", [["Id", "Note"], ["1", "a\x01b"]])
 
     assert read_sheet(path).frame["Note"].tolist() == ["a\x01b"]
+
+
+def test_header_row_zero_is_refused(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", [["Id"], ["1"]])
+
+    assert error_of(path, header_row=0)[0] == f"{path}: header row must be 1 or more, not 0"
