@@ -128,6 +128,8 @@ def validate_leads(
     """
     if on_duplicate not in ("reject", "last"):
         raise ValueError(f'on_duplicate must be "reject" or "last", not "{on_duplicate}"')
+    if not leads.index.is_unique:
+        raise ValueError("leads must be indexed by spreadsheet row numbers, each once")
     typed: dict[str, pd.Series] = {}
     repaired: dict[str, nz.Normalized] = {}
     for name in leads.columns:
@@ -298,11 +300,11 @@ def _report_suspicions(report: _Report, skip: np.ndarray) -> None:
 
 @dataclass
 class _Report:
-    """Problems gathered column-wide, one small frame per (field, code)."""
+    """Problems gathered column-wide: per (field, code), the rows and their messages."""
 
     typed: dict[str, pd.Series]
     frame: pd.DataFrame
-    parts: list[pd.DataFrame] = dataclasses.field(default_factory=list)
+    parts: list[tuple[np.ndarray, str, str, np.ndarray]] = dataclasses.field(default_factory=list)
 
     def add(self, field: str, code: str, labels: pd.Index, **extra: object) -> None:
         if len(labels) == 0:
@@ -313,24 +315,31 @@ class _Report:
         if field in self.frame:
             values["new"] = self.frame[field].loc[labels].to_numpy(dtype=object)
         message = _render(MESSAGES[code], len(labels), values)
-        is_error = code in ERROR_CODES
-        data = {"row": labels, "field": field, "code": code, "message": message}
-        self.parts.append(pd.DataFrame(data | {"is_error": is_error}))
+        self.parts.append((labels.to_numpy(dtype=np.int64), field, code, message))
 
     def problems(self) -> list[Problem]:
         """Problems ordered by row, then by the field's column position, errors first."""
         if not self.parts:
             return []
-        found = pd.concat(self.parts, ignore_index=True)
-        found["order"] = found["field"].map(self._positions())
-        found = found.sort_values(
-            ["row", "order", "is_error"], ascending=[True, True, False], kind="stable"
-        )
-        columns = [found[name].tolist() for name in ("row", "field", "code", "message")]
-        errors = found["is_error"].tolist()
+        position = self._positions()
+        sizes = [len(rows) for rows, _, _, _ in self.parts]
+        # Per part: its place within a row (field position, then errors before warnings).
+        place = [
+            2 * position.get(field, -1) + (code not in ERROR_CODES)
+            for _, field, code, _ in self.parts
+        ]
+        rows = np.concatenate([rows for rows, _, _, _ in self.parts])
+        part = np.repeat(np.arange(len(self.parts)), sizes)
+        order = np.lexsort((np.repeat(place, sizes), rows))
+        messages = np.concatenate([message for _, _, _, message in self.parts])[order]
+        fields = [field for _, field, _, _ in self.parts]
+        codes = [code for _, _, code, _ in self.parts]
+        errors = [code in ERROR_CODES for code in codes]
         return [
-            Problem(int(row), field, code, message, bool(error))
-            for row, field, code, message, error in zip(*columns, errors, strict=True)
+            Problem(row, fields[which], codes[which], message, errors[which])
+            for row, which, message in zip(
+                rows[order].tolist(), part[order].tolist(), messages.tolist(), strict=True
+            )
         ]
 
     def _positions(self) -> dict[str, int]:
@@ -339,7 +348,6 @@ class _Report:
         if "address" not in position:
             parts = [position[name] for name in _ADDRESS_PARTS if name in position]
             position["address"] = min(parts, default=len(columns))
-        position.setdefault(RECORD_ID, -1)
         return position
 
 

@@ -134,6 +134,13 @@ def test_unknown_duplicate_policy_is_refused() -> None:
         validate_leads(leads(lead()), on_duplicate="first")
 
 
+def test_rows_must_be_indexed_once_each() -> None:
+    frame = leads(lead(), lead(integration_record_id="B"))
+    frame.index = [2, 2]
+    with pytest.raises(ValueError, match="row numbers"):
+        validate_leads(frame)
+
+
 # the address rule
 
 
