@@ -292,6 +292,15 @@ def test_rate_limit_answers_429_with_html_and_the_ratelimit_headers():
     assert other_key_refused == 401
 
 
+def test_shorter_rate_window_keeps_the_rate_but_shrinks_the_burst():
+    with running_sandbox(rate_limit=300, rate_window_s=1.0) as sandbox:
+        statuses = [post(sandbox, lead()).status_code for _ in range(6)]
+        refused = post(sandbox, lead())
+    assert statuses == [200] * 5 + [429]  # 300 per minute is 5 per second
+    assert refused.headers["x-ratelimit-limit"] == "300"  # headers speak per minute
+    assert refused.headers["retry-after"] == "1"
+
+
 def test_rate_limit_zero_turns_the_limit_off():
     with running_sandbox(rate_limit=0) as sandbox:
         statuses = {post(sandbox, lead()).status_code for _ in range(20)}

@@ -173,3 +173,13 @@ def test_fault_plan_is_reproducible_and_restricted_to_its_kinds():
     plan.reset()
     assert first == [plan.next_fault() for _ in range(3)] == ["lost"] * 3
     assert FaultPlan(0.0, 1, ("500",)).next_fault() is None
+
+
+def test_short_window_headers_still_speak_per_minute():
+    clock = FakeClock()
+    limiter = RateLimiter(5, window=1.0, clock=clock, wall_clock=clock, per_minute=300)
+    first = limiter.take("key")
+    assert (first.limit, first.remaining) == (300, 240)
+    assert [limiter.take("key").allowed for _ in range(5)] == [True] * 4 + [False]
+    clock.now += 1.0
+    assert limiter.take("key").allowed

@@ -34,7 +34,11 @@ class SandboxConfig:
     port: int = 8765  # 0 picks a free port
     db: str | None = None  # SQLite file; None keeps everything in memory
     api_keys: tuple[str, ...] = (SAMPLE_API_KEY,)
-    rate_limit: int = 300  # requests per key per sliding 60 s; 0 turns it off
+    rate_limit: int = 300  # requests per key per minute, over a sliding window; 0: off
+    # The window. Shorter keeps the per-minute rate but shrinks the burst a key may send:
+    # 300/min over 1 s allows 5 per second. Tests use it to meet the limit quickly. The
+    # x-ratelimit-* headers still speak per minute (remaining scaled), as the real API's do.
+    rate_window_s: float = 60.0
     latency_ms: int = 0  # added before every answer of the lead endpoint
     fault_rate: float = 0.0  # probability that a lead request gets a fault
     fault_seed: int = 0  # seeds the fault generator: same seed, same faults, same order
@@ -46,6 +50,8 @@ class SandboxConfig:
             raise SandboxError("api keys: at least one non-empty key is needed")
         if self.rate_limit < 0:
             raise SandboxError(f"rate limit: {self.rate_limit} is negative (0 turns it off)")
+        if self.rate_window_s <= 0:
+            raise SandboxError(f"rate window: {self.rate_window_s} s is not positive")
         if self.latency_ms < 0:
             raise SandboxError(f"latency: {self.latency_ms} ms is negative")
         if not 0.0 <= self.fault_rate <= 1.0:
@@ -58,6 +64,12 @@ class SandboxConfig:
             )
         if not 0 <= self.port <= 65535:
             raise SandboxError(f"port: {self.port} is not between 0 and 65535")
+
+    def requests_per_window(self) -> int:
+        """How many requests one key may make in any window (0: no limit)."""
+        if self.rate_limit <= 0:
+            return 0
+        return max(1, round(self.rate_limit * self.rate_window_s / 60.0))
 
     def company_id(self, api_key: str) -> int | None:
         """The company an api key belongs to, None for an unknown key."""

@@ -32,6 +32,9 @@ class RateLimiter:
     A sliding window of timestamps: a client that keeps exactly `limit` per minute is
     never refused, and a burst cannot get twice the limit across a minute boundary the
     way a fixed window allows. Refused requests are not counted.
+
+    `per_minute` is what the headers report: like the real API they speak per minute,
+    so with a window shorter than 60 s the remaining count is scaled to a minute.
     """
 
     def __init__(
@@ -40,9 +43,12 @@ class RateLimiter:
         window: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        per_minute: int | None = None,
     ) -> None:
         self.limit = limit
+        self._reported = limit if per_minute is None else per_minute
         self._window = window
+        self._slack = min(JITTER_SECONDS, window / 100)
         self._clock = clock
         self._wall_clock = wall_clock
         self._hits: dict[str, deque[float]] = {}
@@ -55,16 +61,16 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self._window + JITTER_SECONDS:
+            while hits and hits[0] <= now - self._window + self._slack:
                 hits.popleft()
             allowed = len(hits) < self.limit
             if allowed:
                 hits.append(now)
-            wait = hits[0] + self._window - JITTER_SECONDS - now if hits else 0.0
+            wait = hits[0] + self._window - self._slack - now if hits else 0.0
         return Quota(
             allowed=allowed,
-            limit=self.limit,
-            remaining=self.limit - len(hits),
+            limit=self._reported,
+            remaining=self._scaled(self.limit - len(hits)),
             reset_epoch=math.ceil(self._wall_clock() + max(wait, 0.0)),
             retry_after=max(1, math.ceil(wait)),
         )
@@ -76,7 +82,11 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             used = sum(1 for hit in self._hits.get(key, ()) if hit > now - self._window)
-        return Quota(True, self.limit, self.limit - used, math.ceil(self._wall_clock()), 0)
+        remaining = self._scaled(self.limit - used)
+        return Quota(True, self._reported, remaining, math.ceil(self._wall_clock()), 0)
+
+    def _scaled(self, remaining_in_window: int) -> int:
+        return remaining_in_window * self._reported // self.limit
 
     def reset(self) -> None:
         with self._lock:

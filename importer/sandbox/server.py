@@ -71,7 +71,11 @@ class Sandbox:
         state = SandboxState(
             config=config,
             store=self._store,
-            limiter=RateLimiter(config.rate_limit),
+            limiter=RateLimiter(
+                config.requests_per_window(),
+                window=config.rate_window_s,
+                per_minute=config.rate_limit,
+            ),
             faults=FaultPlan(config.fault_rate, config.fault_seed, config.fault_kinds),
         )
         try:
