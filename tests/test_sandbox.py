@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
@@ -405,6 +406,18 @@ def test_one_keep_alive_connection_carries_many_requests(sandbox):
         assert json.loads(answer.read())["data"]["msg"] == "Lead Created"
     conn.close()
     assert len(sandbox.leads()) == 3
+
+
+def test_concurrent_posts_of_the_same_records_create_each_lead_once(sandbox):
+    def send(number: int) -> str:
+        return post(sandbox, lead(integration_record_id=f"c{number % 5}")).json()["data"]["msg"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        messages = list(pool.map(send, range(40)))
+    assert messages.count("Lead Created") == 5 and messages.count("Lead Updated") == 35
+    assert sorted(row["integration_record_id"] for row in sandbox.leads()) == [
+        f"c{number}" for number in range(5)
+    ]
 
 
 def test_db_file_keeps_leads_across_restarts(tmp_path):
