@@ -439,7 +439,8 @@ def test_busy_port_is_a_sandbox_error(sandbox):
         running_sandbox(port=sandbox.port).__enter__()
 
 
-def test_module_runs_a_sandbox_until_interrupted():
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_module_runs_a_sandbox_until_interrupted(stop):
     process = subprocess.Popen(
         [sys.executable, "-m", "importer.sandbox", "--port", "0"],
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -452,7 +453,7 @@ def test_module_runs_a_sandbox_until_interrupted():
         )
         assert answer.json()["data"]["msg"] == "Lead Created"
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         assert process.wait(timeout=10) == 0
 
 

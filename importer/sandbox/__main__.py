@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from typing import Any
 
 from importer.sandbox.config import FAULT_KINDS, SAMPLE_API_KEY, SandboxConfig, SandboxError
 from importer.sandbox.server import Sandbox, serve
@@ -41,12 +43,17 @@ def main(argv: list[str] | None = None) -> int:
         fault_seed=args.fault_seed,
         fault_kinds=tuple(args.fault_kinds or FAULT_KINDS),
     )
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill PID` stops it as cleanly as Ctrl-C
     try:
         serve(config, on_ready=_announce)
     except SandboxError as exc:
         print(f"sandbox: error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _announce(sandbox: Sandbox) -> None:
