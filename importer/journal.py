@@ -17,6 +17,7 @@ JOURNAL_FORMAT = "1"
 FRESH_HINT = "use --fresh to start over, or -o for another output"
 # What each identity key means to a user, for the "made for another ..." message.
 IDENTITY_WORDS = {
+    "source": "source file",
     "source_sha256": "source file",
     "mapping_sha256": "mapping",
     "source_path": "source file",

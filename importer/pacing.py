@@ -50,6 +50,7 @@ class Pacer:
         self._sleep = sleep
         self._on_wait = on_wait
         self._next_at: float | None = None
+        self._last_start: float | None = None
         self.interval = self._interval_for(self.rate)
 
     @property
@@ -71,6 +72,7 @@ class Pacer:
                 self._on_wait("rate limit", slept)
             self._sleep(slept)
             now = max(self._clock(), self._next_at)
+        self._last_start = now
         self._next_at = now + self.interval
         return slept
 
@@ -79,27 +81,37 @@ class Pacer:
         if not self.enabled:
             return
         if limit is not None and 0 < limit < self.rate:
-            self.rate = float(limit)
-            self.interval = self._interval_for(self.rate)
+            self._lower_rate(limit)
         if remaining is None or remaining > LOW_REMAINING:
             return
-        self.hold_for(self._low_remaining_delay(remaining, limit, reset))
+        self.hold_for(self._low_remaining_delay(remaining, reset))
+
+    def _lower_rate(self, limit: int) -> None:
+        # The request just answered was spaced for the old rate: the next one is due a
+        # full new interval after it, or a sliding window could see one too many.
+        self.rate = float(limit)
+        self.interval = self._interval_for(self.rate)
+        if self._last_start is not None:
+            self.hold_until(self._last_start + self.interval)
 
     def hold_for(self, seconds: float) -> None:
         """Make the next request wait at least `seconds` from now (e.g. after a 429)."""
-        if not self.enabled or seconds <= 0:
-            return
-        due = self._clock() + seconds
+        if self.enabled and seconds > 0:
+            self.hold_until(self._clock() + seconds)
+
+    def hold_until(self, due: float) -> None:
+        """Make the next request wait until at least `due` on the pacer's clock."""
         if self._next_at is None or due > self._next_at:
             self._next_at = due
 
-    def _low_remaining_delay(self, remaining: int, limit: int | None, reset: float | None) -> float:
+    def _low_remaining_delay(self, remaining: int, reset: float | None) -> float:
         reset_in = self._seconds_until(reset)
         if reset_in is not None:
             # Spread what is left of the window over the time until it resets.
             return min(reset_in, MAX_RESET_WAIT) / (remaining + 1)
-        window_rate = limit if limit and limit > 0 else self.rate
-        return 60.0 / window_rate
+        # No reset time (the real API sends one only with a 429): halve the rate while the
+        # window is nearly full; a 429's retry-after still covers running out entirely.
+        return 2 * self.interval
 
     def _seconds_until(self, reset: float | None) -> float | None:
         if reset is None:

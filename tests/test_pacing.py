@@ -105,12 +105,14 @@ def test_reset_given_as_seconds_from_now_is_understood():
     assert pacer.wait() == pytest.approx(7)
 
 
-def test_low_remaining_without_reset_waits_one_window_share():
+def test_low_remaining_without_reset_halves_the_rate():
     clock = FakeClock()
     pacer = make_pacer(300, clock)
     pacer.wait()
-    pacer.observe(remaining=2, limit=120, reset=None)
-    assert pacer.wait() == pytest.approx(60 / 120)
+    pacer.observe(remaining=2, limit=300, reset=None)
+    assert pacer.wait() == pytest.approx(2 * 0.2 * 1.015)
+    pacer.observe(remaining=3, limit=300, reset=None)
+    assert pacer.wait() == pytest.approx(0.2 * 1.015)
 
 
 def test_plenty_remaining_changes_nothing():
@@ -130,6 +132,14 @@ def test_a_lower_server_limit_lowers_our_rate_but_a_higher_one_does_not_raise_it
     assert pacer.rate == 150
     pacer.wait()
     assert pacer.wait() == pytest.approx(0.4 * 1.015)
+
+
+def test_lowering_the_rate_respaces_the_request_already_planned():
+    clock = FakeClock()
+    pacer = make_pacer(600, clock)
+    pacer.wait()  # planned the next one 0.1 s later, at the old rate
+    pacer.observe(remaining=100, limit=60, reset=None)
+    assert pacer.wait() == pytest.approx(1.015)
 
 
 def test_a_reset_far_in_the_future_is_capped():

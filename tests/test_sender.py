@@ -13,7 +13,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from importer.errors import ApiDownError, ApiKeyError, UsageError
-from importer.models import RowStatus
+from importer.models import ACCEPTED, RowStatus
+from importer.sandbox import running_sandbox
 from importer.sender import (
     USER_AGENT,
     LeadSender,
@@ -369,8 +370,10 @@ def resetting_server() -> Iterator[int]:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     yield sock.getsockname()[1]
+    sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() so the thread ends
     sock.close()
     thread.join(timeout=5)
+    assert not thread.is_alive()
 
 
 def test_connection_reset_is_retried_then_fails(resetting_server, recorder):
@@ -408,3 +411,72 @@ def test_unknown_transport_error_is_described_generically():
     import requests
 
     assert describe_failure(requests.ConnectionError("weird")) == "connection error"
+
+
+# -- against the project's sandbox ----------------------------------------------------------
+
+
+def sandbox_payload(i: int) -> dict:
+    return {
+        "lead": {
+            "integration_record_id": f"row-{i}",
+            "full_name": "Ferris Bueller",
+            "fullAddress": "2214 N Honeydew Dr, Saratoga Springs, UT 84045",
+            "zip": "84045",
+            "createDeal": 5686,
+        }
+    }
+
+
+def test_sandbox_creates_then_updates_the_same_lead(recorder):
+    with running_sandbox(rate_limit=0) as box, make_sender(box.base_url, recorder) as lead_sender:
+        first = lead_sender.send(sandbox_payload(1))
+        again = lead_sender.send(sandbox_payload(1))
+        leads = box.leads()
+    assert (first.status, first.message, first.attempts) == (RowStatus.CREATED, "Lead Created", 1)
+    assert (again.status, again.message) == (RowStatus.UPDATED, "Lead Updated")
+    assert first.lead_id == again.lead_id == str(leads[0]["id"])
+    assert len(leads) == 1
+
+
+def test_sandbox_rejection_carries_its_message(recorder):
+    with running_sandbox(rate_limit=0) as box, make_sender(box.base_url, recorder) as lead_sender:
+        outcome = lead_sender.send({"lead": {"integration_record_id": "x"}})
+    assert outcome.status is RowStatus.REJECTED
+    assert outcome.http_status == 200
+    assert outcome.message
+
+
+def test_sandbox_wrong_key_stops_at_the_first_row(recorder):
+    with running_sandbox(rate_limit=0) as box:
+        lead_sender = make_sender(box.base_url, recorder, api_key="wrong.key")
+        with pytest.raises(ApiKeyError, match=r"\(HTTP 401\)"):
+            lead_sender.send(sandbox_payload(1))
+        assert len(box.requests()) == 1
+
+
+def test_sandbox_faults_of_every_kind_end_with_each_lead_saved_once(recorder):
+    rows = 40
+    with running_sandbox(rate_limit=0, fault_rate=0.4, fault_seed=7) as box:
+        with make_sender(box.base_url, recorder, max_attempts=12) as lead_sender:
+            outcomes = [lead_sender.send(sandbox_payload(i)) for i in range(rows)]
+        leads = box.leads()
+        seen_faults = {r["outcome"] for r in box.requests()}
+    assert all(o.status in ACCEPTED for o in outcomes), [o.message for o in outcomes]
+    assert sum(o.attempts for o in outcomes) > rows
+    assert sorted(lead["integration_record_id"] for lead in leads) == sorted(
+        f"row-{i}" for i in range(rows)
+    )
+    assert len(seen_faults) >= 5, seen_faults
+
+
+def test_sandbox_with_half_our_rate_limit_answers_no_429():
+    # Real pacing (real sleeps, about 2 s): the server allows 600/min over a 1 s window, we
+    # start at 1200/min and must adopt its x-ratelimit-limit from the first answer.
+    with running_sandbox(rate_limit=600, rate_window_s=1.0) as box:
+        config = SenderConfig(box.base_url, "partner", box.api_key, rate_limit=1200)
+        with LeadSender(config) as lead_sender:
+            outcomes = [lead_sender.send(sandbox_payload(i)) for i in range(22)]
+        codes = [r["status_code"] for r in box.requests()]
+    assert all(o.status is RowStatus.CREATED for o in outcomes)
+    assert codes == [200] * 22
