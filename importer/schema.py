@@ -184,7 +184,7 @@ def _schema(frame: pd.DataFrame, skip: np.ndarray, on_duplicate: str) -> pa.Data
             lambda ids: ~ids.duplicated(keep=keep).to_numpy() | (ids.to_numpy() == ""),
         ),
     ]
-    for name in columns.keys() - {RECORD_ID}:
+    for name in [name for name in columns if name != RECORD_ID]:
         code, test = _FORMATS[name]
         columns[name].append(_format_check(name, code, test, skip))
     columns["address"] = [
