@@ -28,7 +28,9 @@ SCALE = 1
 
 def main() -> None:
     global SCALE
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", nargs="*", default=[])
     args = parser.parse_args()
@@ -51,8 +53,11 @@ def main() -> None:
 def report(label: str, value: float, baseline: float, target: float, unit: str = "s") -> None:
     ratio = value / baseline if baseline else float("inf")
     verdict = "ok" if ratio <= target else "OVER TARGET"
-    print(f"  {label}: {value:.3f}{unit} vs baseline {baseline:.3f}{unit} -> {ratio:.2f}x "
-          f"(target <= {target}x) {verdict}", flush=True)
+    print(
+        f"  {label}: {value:.3f}{unit} vs baseline {baseline:.3f}{unit} -> {ratio:.2f}x "
+        f"(target <= {target}x) {verdict}",
+        flush=True,
+    )
 
 
 def timed_child(code: str) -> tuple[float, int]:
@@ -71,8 +76,20 @@ def timed_child(code: str) -> tuple[float, int]:
 
 # --- data --------------------------------------------------------------------------------
 
-COLUMNS = ["Lead ID", "First Name", "Last Name", "Email", "Phone", "Street", "City", "State",
-           "Zip", "Office", "Lead Source", "Notes"]
+COLUMNS = [
+    "Lead ID",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone",
+    "Street",
+    "City",
+    "State",
+    "Zip",
+    "Office",
+    "Lead Source",
+    "Notes",
+]
 MAPPING = """version: 1
 lead:
   integration_record_id: Lead ID
@@ -92,16 +109,34 @@ lead:
 
 
 def rows(n: int) -> list[list[str]]:
-    states = [("UT", "84045", "Saratoga Springs"), ("MA", "02134", "Boston"),
-              ("AZ", "85003", "Phoenix"), ("CO", "80202", "Denver")]
+    states = [
+        ("UT", "84045", "Saratoga Springs"),
+        ("MA", "02134", "Boston"),
+        ("AZ", "85003", "Phoenix"),
+        ("CO", "80202", "Denver"),
+    ]
     out = []
     for i in range(n):
         state, zip_code, city = states[i % 4]
         phone = f"(801) 555-{i % 10000:04d}"
         if i % 50 == 0:
             zip_code = "ABCDE"  # some invalid rows, as in real lists
-        out.append([f"L{i:07d}", f"First{i}", f"Last{i}", f"lead{i}@example.com", phone,
-                    f"{i} Main St", city, state, zip_code, "", "Facebook", ""])
+        out.append(
+            [
+                f"L{i:07d}",
+                f"First{i}",
+                f"Last{i}",
+                f"lead{i}@example.com",
+                phone,
+                f"{i} Main St",
+                city,
+                state,
+                zip_code,
+                "",
+                "Facebook",
+                "",
+            ]
+        )
     return out
 
 
@@ -154,8 +189,15 @@ def bench_startup() -> None:
     report("--version", best([PY, "-m", "importer", "--version"]), base, 6.0)
     report("--help", best([PY, "-m", "importer", "--help"]), base, 6.0)
     probe = subprocess.run(
-        [PY, "-c", "import sys, importer.cli; print('pandas' in sys.modules, 'pandera' in sys.modules)"],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        [
+            PY,
+            "-c",
+            "import sys, importer.cli; print('pandas' in sys.modules, 'pandera' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     ).stdout.split()
     print(f"  pandas imported at start-up: {probe[0]}, pandera: {probe[1]} (target: False, False)")
 
@@ -168,7 +210,7 @@ def bench_dry_xlsx() -> None:
 from python_calamine import CalamineWorkbook
 import xlsxwriter
 rows = CalamineWorkbook.from_path({str(src)!r}).get_sheet_by_index(0).to_python()
-book = xlsxwriter.Workbook({tmp + '/floor.xlsx'!r}, {{'constant_memory': True, 'strings_to_numbers': False, 'strings_to_formulas': False, 'strings_to_urls': False}})
+book = xlsxwriter.Workbook({tmp + "/floor.xlsx"!r}, {{'constant_memory': True, 'strings_to_numbers': False, 'strings_to_formulas': False, 'strings_to_urls': False}})
 sheet = book.add_worksheet('Leads')
 extra = ['valid', '', '', 'L', '', '', '', '']
 for r, values in enumerate(rows):
@@ -180,7 +222,7 @@ book.close()
         run_code = f"""
 from importer.cli import main
 import sys
-sys.argv = ['enerflo-import', 'validate', {str(src)!r}, '-m', {str(mapping)!r}, '-o', {tmp + '/out.xlsx'!r}, '--quiet']
+sys.argv = ['enerflo-import', 'validate', {str(src)!r}, '-m', {str(mapping)!r}, '-o', {tmp + "/out.xlsx"!r}, '--quiet']
 try:
     main()
 except SystemExit as exc:
@@ -197,13 +239,13 @@ def bench_dry_csv() -> None:
         floor_code = f"""
 import pandas as pd
 df = pd.read_csv({str(src)!r}, dtype=str, keep_default_na=False)
-df.to_csv({tmp + '/floor.csv'!r}, index=False)
+df.to_csv({tmp + "/floor.csv"!r}, index=False)
 """
         floor, floor_rss = timed_child(floor_code)
         run_code = f"""
 from importer.cli import main
 import sys
-sys.argv = ['enerflo-import', 'validate', {str(src)!r}, '-m', {str(mapping)!r}, '-o', {tmp + '/out.csv'!r}, '--quiet']
+sys.argv = ['enerflo-import', 'validate', {str(src)!r}, '-m', {str(mapping)!r}, '-o', {tmp + "/out.csv"!r}, '--quiet']
 try:
     main()
 except SystemExit as exc:
@@ -215,9 +257,22 @@ except SystemExit as exc:
 
 
 def _payloads(n: int) -> list[dict]:
-    return [{"lead": {"integration_record_id": f"B{i}", "first_name": "Ada", "last_name": "L",
-                      "address": f"{i} Main St", "city": "Provo", "state": "UT", "zip": "84601",
-                      "mobile": "8015550000", "email": f"b{i}@example.com"}} for i in range(n)]
+    return [
+        {
+            "lead": {
+                "integration_record_id": f"B{i}",
+                "first_name": "Ada",
+                "last_name": "L",
+                "address": f"{i} Main St",
+                "city": "Provo",
+                "state": "UT",
+                "zip": "84601",
+                "mobile": "8015550000",
+                "email": f"b{i}@example.com",
+            }
+        }
+        for i in range(n)
+    ]
 
 
 def bench_send() -> None:
@@ -230,11 +285,13 @@ def bench_send() -> None:
     payloads = _payloads(n)
     with running_sandbox(port=0, rate_limit=0) as box:
         url = f"{box.base_url}/api/v1/partner/action/lead/add"
-        for attempt in range(2):  # second round: both are updates, warmed up
+        for _round in range(2):  # second round: both are updates, warmed up
             session = requests.Session()
             t0 = time.perf_counter()
             for body in payloads:
-                session.post(url, json=body, headers={"api-key": box.api_key}, timeout=(5, 30)).json()
+                session.post(
+                    url, json=body, headers={"api-key": box.api_key}, timeout=(5, 30)
+                ).json()
             bare = time.perf_counter() - t0
             session.close()
             sender = LeadSender(SenderConfig(box.base_url, "partner", box.api_key, rate_limit=0))
@@ -243,7 +300,9 @@ def bench_send() -> None:
                 sender.send(body)
             ours = time.perf_counter() - t0
             sender.close()
-    report(f"LeadSender.send per row ({n} rows)", ours / n * 1000, bare / n * 1000, 1.25, unit=" ms")
+    report(
+        f"LeadSender.send per row ({n} rows)", ours / n * 1000, bare / n * 1000, 1.25, unit=" ms"
+    )
     _bench_send_pipeline(n)
 
 
@@ -278,8 +337,13 @@ def _bench_send_pipeline(n: int) -> None:
         journal.close()
         sender.close()
     rows = len(bodies)
-    report(f"send loop per row incl. journal fsync ({rows} rows)", ours / rows * 1000,
-           bare / rows * 1000, 1.25, unit=" ms")
+    report(
+        f"send loop per row incl. journal fsync ({rows} rows)",
+        ours / rows * 1000,
+        bare / rows * 1000,
+        1.25,
+        unit=" ms",
+    )
 
 
 def bench_pacing() -> None:
@@ -301,8 +365,11 @@ def bench_pacing() -> None:
     achieved = n / elapsed * 60
     share = achieved / limit
     verdict = "ok" if share >= 0.95 and too_many == 0 else "UNDER TARGET"
-    print(f"  paced {n} rows at --rate-limit {limit}/min: {achieved:.0f}/min = {share:.1%} of the "
-          f"limit, {too_many} x 429 (target >= 95%, no 429) {verdict}", flush=True)
+    print(
+        f"  paced {n} rows at --rate-limit {limit}/min: {achieved:.0f}/min = {share:.1%} of the "
+        f"limit, {too_many} x 429 (target >= 95%, no 429) {verdict}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

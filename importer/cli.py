@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from importer import __version__
-from importer.errors import ImporterError, UsageError
+from importer.errors import ImporterError, RunError, UsageError
 from importer.models import ExitCode
 
 if TYPE_CHECKING:
@@ -61,8 +61,12 @@ def fail(message: str, hint: str | None, code: int) -> NoReturn:
 def common_options(command: Callable[..., int]) -> Callable[..., None]:
     """--quiet/--json/--traceback on every command, and the one error funnel."""
 
-    @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary; errors only.")
-    @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+    @click.option(
+        "--quiet", "-q", is_flag=True, help="No progress bar and no summary; errors only."
+    )
+    @click.option(
+        "--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout."
+    )
     @click.option("--traceback", is_flag=True, help="Show the Python traceback of an error.")
     @functools.wraps(command)
     def wrapper(quiet: bool, as_json: bool, traceback: bool, **kwargs: Any) -> None:
@@ -104,16 +108,24 @@ def main() -> None:
 
 source_arg = click.argument("source", type=click.Path(path_type=Path, dir_okay=True))
 mapping_opt = click.option(
-    "-m", "--mapping", "mapping_path", required=True, type=click.Path(path_type=Path),
+    "-m",
+    "--mapping",
+    "mapping_path",
+    required=True,
+    type=click.Path(path_type=Path),
     help="Column-mapping YAML (see mappings/sample.yaml).",
 )
 out_opt = click.option(
-    "-o", "--out", "out_path", type=click.Path(path_type=Path),
+    "-o",
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path),
     help="Results file (.xlsx or .csv). Default: out/<source name>.results.xlsx.",
 )
 sheet_opt = click.option("--sheet", help="Sheet to read (default: the mapping's, else the first).")
 files_dir_opt = click.option(
-    "--files-dir", type=click.Path(path_type=Path, file_okay=False),
+    "--files-dir",
+    type=click.Path(path_type=Path, file_okay=False),
     help="Folder that survey photo paths are relative to (default: the sheet's folder).",
 )
 
@@ -126,8 +138,12 @@ files_dir_opt = click.option(
 @files_dir_opt
 @common_options
 def validate(
-    out: Output, source: Path, mapping_path: Path, out_path: Path | None = None,
-    sheet: str | None = None, files_dir: Path | None = None,
+    out: Output,
+    source: Path,
+    mapping_path: Path,
+    out_path: Path | None = None,
+    sheet: str | None = None,
+    files_dir: Path | None = None,
 ) -> int:
     """Dry run: read, map and check every row; write the results file; send nothing."""
     from importer import pipeline
@@ -148,9 +164,14 @@ def validate(
 @files_dir_opt
 @click.option("--sandbox", is_flag=True, help="Send to an embedded local sandbox (no credentials).")
 @click.option("--base-url", help=f"Enerflo base URL (default {DEFAULT_BASE_URL}).")
-@click.option("--partner", default="partner", show_default=True, help="Partner name in the API path.")
 @click.option(
-    "--rate-limit", type=click.IntRange(min=0), default=300, show_default=True,
+    "--partner", default="partner", show_default=True, help="Partner name in the API path."
+)
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(min=0),
+    default=300,
+    show_default=True,
     help="Requests per minute to stay under (0: no pacing).",
 )
 @click.option("--limit", type=click.IntRange(min=1), help="Send only the first N valid rows due.")
@@ -174,8 +195,14 @@ def send(out: Output, source: Path, mapping_path: Path, **opts: Any) -> int:
         with _progress(out, len(prepared.valid_rows)) as (on_progress, should_stop):
             journal = pipeline.open_journal(prepared, target, opts["fresh"])
             report = pipeline.send_prepared(
-                prepared, sender, journal, target, started, limit=opts["limit"],
-                should_stop=should_stop, on_progress=on_progress,
+                prepared,
+                sender,
+                journal,
+                target,
+                started,
+                limit=opts["limit"],
+                should_stop=should_stop,
+                on_progress=on_progress,
             )
     _print_report(out, report)
     return _exit_code(report)
@@ -183,16 +210,33 @@ def send(out: Output, source: Path, mapping_path: Path, **opts: Any) -> int:
 
 @main.command()
 @click.argument("results_path", metavar="RESULTS", type=click.Path(path_type=Path))
-@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path),
-              help="Write here instead of in place.")
-@click.option("-m", "--mapping", "mapping_path", type=click.Path(path_type=Path),
-              help="Mapping YAML (required for a CSV results file).")
+@click.option(
+    "-o",
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path),
+    help="Write here instead of in place.",
+)
+@click.option(
+    "-m",
+    "--mapping",
+    "mapping_path",
+    type=click.Path(path_type=Path),
+    help="Mapping YAML (required for a CSV results file).",
+)
 @files_dir_opt
 @click.option("--sandbox", is_flag=True, help="Send to an embedded local sandbox (no credentials).")
 @click.option("--base-url", help=f"Enerflo base URL (default {DEFAULT_BASE_URL}).")
-@click.option("--partner", default="partner", show_default=True, help="Partner name in the API path.")
-@click.option("--rate-limit", type=click.IntRange(min=0), default=300, show_default=True,
-              help="Requests per minute to stay under (0: no pacing).")
+@click.option(
+    "--partner", default="partner", show_default=True, help="Partner name in the API path."
+)
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(min=0),
+    default=300,
+    show_default=True,
+    help="Requests per minute to stay under (0: no pacing).",
+)
 @click.option("--fresh", is_flag=True, help="Ignore the journal of an interrupted retry.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send.")
 @common_options
@@ -211,8 +255,13 @@ def retry(out: Output, results_path: Path, **opts: Any) -> int:
         _confirm(out, opts, len(plan.rows), sender.endpoint)
         with _progress(out, len(plan.rows)) as (on_progress, should_stop):
             report = retrying.run_retry(
-                plan, sender, target, started, fresh=opts["fresh"],
-                should_stop=should_stop, on_progress=on_progress,
+                plan,
+                sender,
+                target,
+                started,
+                fresh=opts["fresh"],
+                should_stop=should_stop,
+                on_progress=on_progress,
             )
     _print_report(out, report)
     return _exit_code(report)
@@ -220,15 +269,24 @@ def retry(out: Output, results_path: Path, **opts: Any) -> int:
 
 @main.command("suggest-mapping")
 @source_arg
-@click.option("-o", "--out", "out_path", type=click.Path(path_type=Path),
-              help="Write the mapping here (default: stdout).")
+@click.option(
+    "-o",
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path),
+    help="Write the mapping here (default: stdout).",
+)
 @sheet_opt
 @click.option("--header-row", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing mapping file.")
 @common_options
 def suggest_mapping(
-    out: Output, source: Path, out_path: Path | None = None, sheet: str | None = None,
-    header_row: int = 1, force: bool = False,
+    out: Output,
+    source: Path,
+    out_path: Path | None = None,
+    sheet: str | None = None,
+    header_row: int = 1,
+    force: bool = False,
 ) -> int:
     """Write a starting mapping from the sheet's headers and contents, for you to review."""
     from importer.reader import read_sheet
@@ -237,7 +295,13 @@ def suggest_mapping(
 
     target = out_path
     data = read_sheet(source, sheet, header_row)
-    text = suggest(data.columns, data.frame, sheet_name=data.sheet_name, header_row=header_row)
+    text = suggest(
+        data.columns,
+        data.frame,
+        sheet_name=data.sheet_name,
+        header_row=header_row,
+        source_name=source.name,
+    )
     if target is None:
         click.echo(text, nl=False)
         return ExitCode.OK
@@ -250,37 +314,76 @@ def suggest_mapping(
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-              help="Port to listen on (0: any free port).")
-@click.option("--db", type=click.Path(path_type=Path, dir_okay=False),
-              help="SQLite file that keeps leads across restarts (default: in memory).")
-@click.option("--api-key", "api_keys", multiple=True,
-              help="Accepted api key; repeat for several companies (default: the API page's sample key).")
-@click.option("--rate-limit", type=click.IntRange(min=0), default=300, show_default=True,
-              help="Requests per minute per key before HTTP 429 (0: no limit).")
-@click.option("--latency-ms", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Delay added to every API answer.")
-@click.option("--fault-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-              help="Share of API requests that fail (5xx, early 429, reset, non-JSON, lost answer).")
-@click.option("--fault-seed", type=int, default=0, show_default=True,
-              help="Seed for the fault generator: the same seed gives the same faults.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="SQLite file that keeps leads across restarts (default: in memory).",
+)
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    help="Accepted api key; repeat for several companies (default: the API page's sample key).",
+)
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(min=0),
+    default=300,
+    show_default=True,
+    help="Requests per minute per key before HTTP 429 (0: no limit).",
+)
+@click.option(
+    "--latency-ms",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Delay added to every API answer.",
+)
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of API requests that fail (5xx, early 429, reset, non-JSON, lost answer).",
+)
+@click.option(
+    "--fault-seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed for the fault generator: the same seed gives the same faults.",
+)
 @common_options
 def sandbox(out: Output, **opts: Any) -> int:
     """Run a local Enerflo-compatible Leads API to rehearse against (Ctrl-C stops it).
 
     Inspect what it received at /_sandbox/leads and /_sandbox/requests.
     """
-    from importer.sandbox import SandboxConfig, serve
+    from importer.sandbox import SandboxConfig, SandboxError, serve
 
     keys = tuple(opts.pop("api_keys")) or SandboxConfig().api_keys
-    config = SandboxConfig(api_keys=keys, db=str(opts.pop("db")) if opts["db"] else None, **{
-        k: v for k, v in opts.items() if k != "db"
-    })
-    out.say(f"sandbox listening on http://{config.host}:{config.port} (Ctrl-C to stop)")
+    db = opts.pop("db")
+    config = SandboxConfig(api_keys=keys, db=str(db) if db else None, **opts)
+
+    def ready(box: Any) -> None:
+        out.say(f"sandbox listening on {box.base_url} (Ctrl-C to stop)")
+        out.say(f"  endpoint: {box.base_url}/api/v1/partner/action/lead/add")
+        out.say(f"  inspect:  {box.base_url}/_sandbox/leads and /_sandbox/requests")
+
     try:
-        serve(config)
-    except KeyboardInterrupt:
-        out.say("sandbox stopped")
+        serve(config, on_ready=ready)
+    except SandboxError as exc:
+        raise RunError(
+            f"sandbox: {exc}", hint="choose another --port, or check the options"
+        ) from exc
+    out.say("sandbox stopped")
     return ExitCode.OK
 
 
@@ -326,7 +429,9 @@ def _confirm(out: Output, opts: dict[str, Any], rows: int, endpoint: str) -> Non
 
 
 @contextmanager
-def _progress(out: Output, total: int) -> Iterator[tuple[Callable[[int, SendOutcome | None], None], Callable[[], bool]]]:
+def _progress(
+    out: Output, total: int
+) -> Iterator[tuple[Callable[[int, SendOutcome | None], None], Callable[[], bool]]]:
     """A tqdm bar on stderr fed by the pipeline, and a first Ctrl-C that stops between rows."""
     from tqdm import tqdm
 
@@ -340,7 +445,9 @@ def _progress(out: Output, total: int) -> Iterator[tuple[Callable[[int, SendOutc
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     counts = {"ok": 0, "rejected": 0, "failed": 0}
-    bar = tqdm(total=total, unit="row", file=sys.stderr, disable=not out.progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=total, unit="row", file=sys.stderr, disable=not out.progress, dynamic_ncols=True
+    )
 
     def on_progress(row: int, outcome: SendOutcome | None) -> None:
         if outcome is not None:
@@ -368,15 +475,19 @@ def _exit_code(report: RunReport) -> int:
 def _print_report(out: Output, report: RunReport, error: str | None = None) -> None:
     counts = {status: n for status, n in sorted(report.counts.items()) if n}
     if out.as_json:
-        click.echo(json.dumps({
-            "out": str(report.out),
-            "rows": report.rows,
-            "counts": counts,
-            "top_problems": [{"problem": p, "rows": n} for p, n in report.top_problems],
-            "stopped": report.stopped,
-            "error": error,
-            "exit_code": int(_exit_code(report)) if error is None else ExitCode.RUN_STOPPED,
-        }))
+        click.echo(
+            json.dumps(
+                {
+                    "out": str(report.out),
+                    "rows": report.rows,
+                    "counts": counts,
+                    "top_problems": [{"problem": p, "rows": n} for p, n in report.top_problems],
+                    "stopped": report.stopped,
+                    "error": error,
+                    "exit_code": int(_exit_code(report)) if error is None else ExitCode.RUN_STOPPED,
+                }
+            )
+        )
         return
     if out.quiet:
         return

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 
 
-class RowStatus(str, Enum):
+class RowStatus(StrEnum):
     VALID = "valid"
     INVALID = "invalid"
     CREATED = "created"
@@ -14,9 +14,6 @@ class RowStatus(str, Enum):
     REJECTED = "rejected"
     FAILED = "failed"
     PENDING = "pending"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 ACCEPTED = frozenset({RowStatus.CREATED, RowStatus.UPDATED})

@@ -43,6 +43,10 @@ class PreparedRows:
     file_columns: set[str] = field(default_factory=set)
 
     @property
+    def has_survey_files(self) -> bool:
+        return bool(self.mapping.survey_files)
+
+    @property
     def valid_rows(self) -> list[int]:
         return [row for row in self.leads.index if row not in self.invalid]
 
@@ -89,6 +93,7 @@ def prepare(
         mapping.appointment_timezone,
         mapping.appointment_date_format,
         _date_format(mapping),
+        _date_column(mapping),
     )
     base_dir = files_dir or source.parent
     file_columns = _file_columns(mapping)
@@ -122,7 +127,9 @@ def validate_sheet(prepared: PreparedRows, out: Path, started_at: str) -> RunRep
     return finish(prepared, results, out, summary)
 
 
-def initial_results(prepared: PreparedRows, status_for_valid: RowStatus = RowStatus.VALID) -> pd.DataFrame:
+def initial_results(
+    prepared: PreparedRows, status_for_valid: RowStatus = RowStatus.VALID
+) -> pd.DataFrame:
     """The results columns before anything is sent: valid/invalid, messages and warnings."""
     index = prepared.leads.index
     errors = _joined(prepared.problems, index, is_error=True)
@@ -164,7 +171,9 @@ def apply_journal(
 
 
 def _accepted_message(entry: JournalEntry) -> str:
-    return entry.message or ("Lead Updated" if entry.status == RowStatus.UPDATED else "Lead Created")
+    return entry.message or (
+        "Lead Updated" if entry.status == RowStatus.UPDATED else "Lead Created"
+    )
 
 
 def send_rows(
@@ -192,8 +201,13 @@ def send_rows(
             break
         if should_stop():
             return "interrupted"
-        payload = builder.build(_row_values(prepared, row))
-        outcome = sender.send(payload)
+        try:
+            payload = builder.build(_row_values(prepared, row))
+        except survey.FileCheckError as exc:
+            # The photo changed or vanished after validation: the row is invalid, not sent.
+            outcome = SendOutcome(RowStatus.INVALID, None, None, f"survey_data: {exc.reason}", 0)
+        else:
+            outcome = sender.send(payload)
         journal.record(row, str(prepared.record_ids[row]), outcome, utc_now())
         sent += 1
         if on_progress is not None:
@@ -203,7 +217,7 @@ def send_rows(
 
 def _row_values(prepared: PreparedRows, row: int) -> dict[str, str]:
     values = prepared.leads.loc[row].to_dict()
-    if prepared.file_columns:
+    if prepared.has_survey_files:
         values = survey.inline_files(values, prepared.files_dir, prepared.file_columns)
     return values
 
@@ -232,7 +246,9 @@ def finish(
     )
 
 
-def top_problems(problems: list[Problem], results: pd.DataFrame, most: int = 5) -> list[tuple[str, int]]:
+def top_problems(
+    problems: list[Problem], results: pd.DataFrame, most: int = 5
+) -> list[tuple[str, int]]:
     """The most frequent row problems: validation codes and API messages, with counts."""
     counter: Counter[str] = Counter(p.code for p in problems if p.is_error)
     sent_badly = results["import_status"].isin([str(RowStatus.REJECTED), str(RowStatus.FAILED)])
@@ -324,6 +340,11 @@ def _sheet_for(source: Path, sheet_name: str | None, mapping: ColumnMapping) -> 
 def _date_format(mapping: ColumnMapping) -> str | None:
     source = mapping.appointment.get("date_time")
     return source.format if source is not None else None
+
+
+def _date_column(mapping: ColumnMapping) -> str | None:
+    source = mapping.appointment.get("date_time")
+    return source.column if source is not None else None
 
 
 def _file_columns(mapping: ColumnMapping) -> set[str]:

@@ -13,7 +13,7 @@ from importer import pipeline
 from importer.errors import BadInputError
 from importer.journal import Journal
 from importer.mapping import ColumnMapping, load_mapping, parse_mapping
-from importer.models import ACCEPTED, Problem, RowStatus
+from importer.models import ACCEPTED, Problem
 from importer.output import ResultsWorkbook, read_results
 from importer.reader import SourceSheet
 from importer.sender import LeadSender
@@ -104,7 +104,9 @@ def run_retry(
     )
 
 
-def _mapping_of(workbook: ResultsWorkbook, mapping_path: Path | None, origin: Path) -> ColumnMapping:
+def _mapping_of(
+    workbook: ResultsWorkbook, mapping_path: Path | None, origin: Path
+) -> ColumnMapping:
     if mapping_path is not None:
         return load_mapping(mapping_path)
     return parse_mapping(workbook.mapping_text, f"{origin} (mapping stored in the workbook)")

@@ -1,0 +1,214 @@
+"""The command line: exit codes, one-line errors, summaries, the dry run end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from importer import __version__
+from importer.cli import main
+from tests.conftest import HEADER, MAPPING, lead_row, write_leads_csv
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def results_rows(path: Path) -> list[dict[str, str]]:
+    sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    return [
+        dict(zip(header, ("" if v is None else str(v) for v in row), strict=True))
+        for row in rows[1:]
+    ]
+
+
+def test_version_prints_the_package_version() -> None:
+    code, out, _ = run("--version")
+    assert code == 0
+    assert out.strip() == f"enerflo-import {__version__}"
+
+
+def test_validate_writes_every_row_with_its_verdict(
+    leads_csv: Path, mapping_path: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out" / "leads.results.xlsx"
+    code, stdout, stderr = run("validate", str(leads_csv), "-m", str(mapping_path), "-o", str(out))
+    assert code == 4, stderr
+    rows = results_rows(out)
+    assert [r["import_status"] for r in rows] == ["valid"] * 6 + ["invalid", "invalid"]
+    assert rows[6]["import_message"].startswith("zip:")
+    assert rows[7]["import_message"].startswith("email:")
+    assert [r["Lead ID"] for r in rows] == [f"L{i:04d}" for i in range(1, 9)]
+    assert "6 valid" in stdout and "2 invalid" in stdout and str(out) in stdout
+
+
+def test_validate_exits_zero_when_every_row_is_valid(tmp_path: Path, mapping_path: Path) -> None:
+    source = write_leads_csv(tmp_path / "ok.csv", [lead_row(i) for i in range(3)])
+    code, _, stderr = run(
+        "validate", str(source), "-m", str(mapping_path), "-o", str(tmp_path / "r.csv")
+    )
+    assert code == 0, stderr
+
+
+def test_json_summary_is_machine_readable(
+    leads_csv: Path, mapping_path: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.xlsx"
+    code, stdout, _ = run(
+        "validate", str(leads_csv), "-m", str(mapping_path), "-o", str(out), "--json"
+    )
+    summary = json.loads(stdout)
+    assert code == 4
+    assert summary["counts"] == {"invalid": 2, "valid": 6}
+    assert summary["rows"] == 8 and summary["out"] == str(out) and summary["exit_code"] == 4
+
+
+def test_sample_data_validates_with_the_sample_mapping(tmp_path: Path) -> None:
+    out = tmp_path / "sample.results.xlsx"
+    code, _, stderr = run(
+        "validate",
+        str(ROOT / "sample_data/leads.xlsx"),
+        "-m",
+        str(ROOT / "mappings/sample.yaml"),
+        "-o",
+        str(out),
+    )
+    assert code == 4, stderr
+    rows = results_rows(out)
+    by_id = {r["Lead ID"]: r for r in rows if r["Lead ID"] != "FB-1012"}
+    assert by_id["FB-1005"]["import_status"] == "valid"
+    assert "zip" in by_id["FB-1005"]["import_warnings"]  # 2134 zero-padded
+    assert by_id["FB-1011"]["import_status"] == "invalid"  # zip ABCDE
+    assert by_id["FB-1010"]["import_status"] == "invalid"  # no address
+    assert by_id["FB-1006"]["Last Name"] == "NA"
+
+
+def bad(args: list[str]) -> tuple[int, str]:
+    code, stdout, stderr = run(*args)
+    return code, stderr
+
+
+def one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines and lines[0].startswith("enerflo-import: error: "), stderr
+    assert all(line.startswith(("enerflo-import: error: ", "hint: ")) for line in lines), stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def written(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "make_source, expected",
+    [
+        (lambda d: d / "missing.csv", "file not found"),
+        (lambda d: written(d / "empty.csv", b""), "empty"),
+        (lambda d: write_leads_csv(d / "header.csv", []), "no data rows"),
+        (lambda d: written(d / "fake.xlsx", b"a,b\n1,2\n"), "xlsx"),
+        (lambda d: written(d / "noise.xlsx", bytes(range(256)) * 8), "xlsx"),
+        (lambda d: write_leads_csv(d / "dup.csv", [lead_row(1) + ["x"]], HEADER + ["Zip"]), "Zip"),
+    ],
+    ids=[
+        "missing",
+        "empty",
+        "header-only",
+        "csv-named-xlsx",
+        "binary-garbage",
+        "duplicate-headers",
+    ],
+)
+def test_bad_source_is_one_line_and_exit_3(
+    tmp_path: Path, mapping_path: Path, make_source, expected: str
+) -> None:
+    source = make_source(tmp_path)
+    code, stderr = bad(
+        ["validate", str(source), "-m", str(mapping_path), "-o", str(tmp_path / "o.xlsx")]
+    )
+    assert code == 3
+    assert expected in one_error_line(stderr)
+    assert not (tmp_path / "o.xlsx").exists()
+
+
+def test_truncated_xlsx_is_bad_input(tmp_path: Path, mapping_path: Path) -> None:
+    whole = tmp_path / "whole.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(HEADER)
+    book.active.append(lead_row(1))
+    book.save(whole)
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert not zipfile.is_zipfile(cut)
+    code, stderr = bad(["validate", str(cut), "-m", str(mapping_path)])
+    assert code == 3
+    one_error_line(stderr)
+
+
+def test_bad_yaml_is_bad_input(leads_csv: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\nlead:\n  integration_record_id: [Lead ID\n")
+    code, stderr = bad(["validate", str(leads_csv), "-m", str(broken)])
+    assert code == 3
+    assert "broken.yaml" in one_error_line(stderr)
+
+
+def test_mapped_column_missing_from_sheet_lists_the_columns(
+    leads_csv: Path, tmp_path: Path
+) -> None:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING.replace("email: Email", "email: E-mail"))
+    code, stderr = bad(["validate", str(leads_csv), "-m", str(mapping)])
+    assert code == 3
+    assert '"E-mail"' in one_error_line(stderr)
+    assert "hint: " in stderr and "Email" in stderr.split("hint: ")[1]
+
+
+def test_missing_api_key_is_a_usage_error(leads_csv: Path, mapping_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("ENERFLO_API_KEY", raising=False)
+    code, stderr = bad(["send", str(leads_csv), "-m", str(mapping_path)])
+    assert code == 2
+    assert "ENERFLO_API_KEY" in one_error_line(stderr)
+
+
+def test_plain_http_to_a_remote_host_is_refused(
+    leads_csv: Path, mapping_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("ENERFLO_API_KEY", "secret-key-123")
+    code, stderr = bad(
+        ["send", str(leads_csv), "-m", str(mapping_path), "--base-url", "http://example.com"]
+    )
+    assert code == 2
+    line = one_error_line(stderr)
+    assert "http" in line and "secret-key-123" not in stderr
+
+
+def test_installed_console_script_runs_a_dry_run(
+    leads_csv: Path, mapping_path: Path, tmp_path: Path
+) -> None:
+    script = shutil.which("enerflo-import", path=str(Path(sys.executable).parent))
+    assert script is not None, "the console script is not installed in this venv"
+    out = tmp_path / "r.csv"
+    done = subprocess.run(
+        [script, "validate", str(leads_csv), "-m", str(mapping_path), "-o", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 4, done.stderr
+    assert json.loads(done.stdout)["counts"]["valid"] == 6
+    assert out.read_text(encoding="utf-8-sig").splitlines()[0].endswith("import_at")
