@@ -251,6 +251,10 @@ def retry(out: Output, results_path: Path, **opts: Any) -> int:
     started = pipeline.utc_now()
     plan = retrying.plan_retry(results_path, opts["mapping_path"], opts["files_dir"])
     target = Path(opts["out_path"] or results_path)
+    out.say(
+        f"{plan.due} rows not accepted yet; {len(plan.rows)} pass validation and will be sent"
+        + (f"; {len(plan.added)} rows added by hand are not sent" if plan.added else "")
+    )
     with _sender(opts) as sender:
         _confirm(out, opts, len(plan.rows), sender.endpoint)
         with _progress(out, len(plan.rows)) as (on_progress, should_stop):
