@@ -29,6 +29,17 @@ CONFIRM_ABOVE_ROWS = 100
 NOT_ACCEPTED = ("invalid", "rejected", "failed", "pending")
 
 
+class WaitNotice:
+    """Shows the sender's long waits (rate limit, retry-after, backoff) on the progress bar."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __call__(self, reason: str, seconds: float) -> None:
+        if self.bar is not None and not self.bar.disable:
+            self.bar.set_description_str(f"waiting {seconds:.0f} s ({reason})")
+
+
 @dataclass
 class Output:
     """How this invocation talks to the user: --quiet, --json, --traceback."""
@@ -190,9 +201,11 @@ def send(out: Output, source: Path, mapping_path: Path, **opts: Any) -> int:
     started = pipeline.utc_now()
     prepared = pipeline.load_and_prepare(source, mapping_path, opts["sheet"], opts["files_dir"])
     target = Path(opts["out_path"] or pipeline.default_out(source))
-    with _sender(opts) as sender:
+    notice = WaitNotice()
+    with _sender(opts, notice) as sender:
         _confirm(out, opts, len(prepared.valid_rows), sender.endpoint)
-        with _progress(out, len(prepared.valid_rows)) as (on_progress, should_stop):
+        progress = _progress(out, len(prepared.valid_rows), notice, len(prepared.invalid))
+        with progress as (on_progress, should_stop):
             journal = pipeline.open_journal(prepared, target, opts["fresh"])
             report = pipeline.send_prepared(
                 prepared,
@@ -255,9 +268,10 @@ def retry(out: Output, results_path: Path, **opts: Any) -> int:
         f"{plan.due} rows not accepted yet; {len(plan.rows)} pass validation and will be sent"
         + (f"; {len(plan.added)} rows added by hand are not sent" if plan.added else "")
     )
-    with _sender(opts) as sender:
+    notice = WaitNotice()
+    with _sender(opts, notice) as sender:
         _confirm(out, opts, len(plan.rows), sender.endpoint)
-        with _progress(out, len(plan.rows)) as (on_progress, should_stop):
+        with _progress(out, len(plan.rows), notice) as (on_progress, should_stop):
             report = retrying.run_retry(
                 plan,
                 sender,
@@ -364,6 +378,12 @@ def suggest_mapping(
     show_default=True,
     help="Seed for the fault generator: the same seed gives the same faults.",
 )
+@click.option(
+    "--fault-kind",
+    "fault_kinds",
+    multiple=True,
+    help="Only inject this fault (repeatable): 500, 502, 503, 504, 429, reset, not_json, lost.",
+)
 @common_options
 def sandbox(out: Output, **opts: Any) -> int:
     """Run a local Enerflo-compatible Leads API to rehearse against (Ctrl-C stops it).
@@ -372,9 +392,11 @@ def sandbox(out: Output, **opts: Any) -> int:
     """
     from importer.sandbox import SandboxConfig, SandboxError, serve
 
-    keys = tuple(opts.pop("api_keys")) or SandboxConfig().api_keys
+    defaults = SandboxConfig()
+    keys = tuple(opts.pop("api_keys")) or defaults.api_keys
+    kinds = tuple(opts.pop("fault_kinds")) or defaults.fault_kinds
     db = opts.pop("db")
-    config = SandboxConfig(api_keys=keys, db=str(db) if db else None, **opts)
+    config = SandboxConfig(api_keys=keys, fault_kinds=kinds, db=str(db) if db else None, **opts)
 
     def ready(box: Any) -> None:
         out.say(f"sandbox listening on {box.base_url} (Ctrl-C to stop)")
@@ -382,6 +404,7 @@ def sandbox(out: Output, **opts: Any) -> int:
         out.say(f"  inspect:  {box.base_url}/_sandbox/leads and /_sandbox/requests")
 
     try:
+        config.check()
         serve(config, on_ready=ready)
     except SandboxError as exc:
         raise RunError(
@@ -392,7 +415,7 @@ def sandbox(out: Output, **opts: Any) -> int:
 
 
 @contextmanager
-def _sender(opts: dict[str, Any]) -> Iterator[LeadSender]:
+def _sender(opts: dict[str, Any], notice: WaitNotice) -> Iterator[LeadSender]:
     """A LeadSender for --sandbox (embedded server) or the real API (key from the environment)."""
     from importer.sender import LeadSender, SenderConfig
 
@@ -403,7 +426,7 @@ def _sender(opts: dict[str, Any]) -> Iterator[LeadSender]:
 
         with running_sandbox(port=0) as box:
             config = SenderConfig(box.base_url, opts["partner"], box.api_key, opts["rate_limit"])
-            sender = LeadSender(config)
+            sender = LeadSender(config, on_wait=notice)
             try:
                 yield sender
             finally:
@@ -416,7 +439,9 @@ def _sender(opts: dict[str, Any]) -> Iterator[LeadSender]:
             hint="export ENERFLO_API_KEY=<your key>, or rehearse with --sandbox",
         )
     base = opts.get("base_url") or DEFAULT_BASE_URL
-    sender = LeadSender(SenderConfig(base, opts["partner"], key, opts["rate_limit"]))
+    sender = LeadSender(
+        SenderConfig(base, opts["partner"], key, opts["rate_limit"]), on_wait=notice
+    )
     try:
         yield sender
     finally:
@@ -434,9 +459,12 @@ def _confirm(out: Output, opts: dict[str, Any], rows: int, endpoint: str) -> Non
 
 @contextmanager
 def _progress(
-    out: Output, total: int
+    out: Output, total: int, notice: WaitNotice, invalid: int = 0
 ) -> Iterator[tuple[Callable[[int, SendOutcome | None], None], Callable[[], bool]]]:
-    """A tqdm bar on stderr fed by the pipeline, and a first Ctrl-C that stops between rows."""
+    """A tqdm bar on stderr fed by the pipeline, and a first Ctrl-C that stops between rows.
+
+    Rows the journal already has as accepted count as done (outcome None) on resume.
+    """
     from tqdm import tqdm
 
     stop = {"asked": False}
@@ -448,12 +476,14 @@ def _progress(
         click.echo(f"\n{PROG}: stopping after the current row (Ctrl-C again to abort)", err=True)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
-    counts = {"ok": 0, "rejected": 0, "failed": 0}
+    counts = {"ok": 0, "invalid": invalid, "rejected": 0, "failed": 0}
     bar = tqdm(
         total=total, unit="row", file=sys.stderr, disable=not out.progress, dynamic_ncols=True
     )
+    notice.bar = bar
 
     def on_progress(row: int, outcome: SendOutcome | None) -> None:
+        bar.set_description_str("")
         if outcome is not None:
             status = str(outcome.status)
             key = "ok" if status in ("created", "updated") else status

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ImporterError(Exception):
     """A problem that stops the run. `message` is one line in the user's coordinates."""
@@ -43,7 +45,12 @@ class ApiKeyError(RunError):
 
 
 class ApiDownError(RunError):
-    """Too many consecutive failures: the API is unreachable or broken."""
+    """Too many consecutive failures: the API is unreachable or broken.
+
+    `outcome` is the failed outcome of the row that tipped it, for the journal.
+    """
+
+    outcome: Any = None
 
 
 class OutputError(RunError):

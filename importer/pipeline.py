@@ -196,6 +196,8 @@ def send_rows(
     for row in rows if rows is not None else prepared.valid_rows:
         previous = done.get(row)
         if previous is not None and previous.status in ACCEPTED:
+            if on_progress is not None:
+                on_progress(row, None)  # done in an earlier run
             continue
         if limit is not None and sent >= limit:
             break
@@ -207,7 +209,11 @@ def send_rows(
             # The photo changed or vanished after validation: the row is invalid, not sent.
             outcome = SendOutcome(RowStatus.INVALID, None, None, f"survey_data: {exc.reason}", 0)
         else:
-            outcome = sender.send(payload)
+            try:
+                outcome = sender.send(payload)
+            except ApiDownError as exc:
+                journal.record(row, str(prepared.record_ids[row]), exc.outcome, utc_now())
+                raise
         journal.record(row, str(prepared.record_ids[row]), outcome, utc_now())
         sent += 1
         if on_progress is not None:

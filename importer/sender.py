@@ -154,7 +154,7 @@ class LeadSender:
                 hint="the API looks unreachable or broken; run the same command again later "
                 "to resume (rows not yet sent stay pending)",
             )
-            error.outcome = outcome  # type: ignore[attr-defined]
+            error.outcome = outcome
             raise error
         return outcome
 
