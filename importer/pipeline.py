@@ -187,45 +187,58 @@ def send_rows(
 ) -> str | None:
     """Post each valid row not yet accepted, journaling every outcome before the next row.
 
-    Returns why the run stopped early ("interrupted", or the ApiKeyError/ApiDownError text),
-    or None when every due row was attempted. Rows never attempted stay `pending`.
+    Returns "interrupted" when `should_stop` asked for it, else None. ApiKeyError and
+    ApiDownError propagate (the row that tipped ApiDownError is journaled first). Rows
+    never attempted stay `pending`.
     """
     done = journal.outcomes()
-    builder = PayloadBuilder(list(prepared.leads.columns))
-    sent = 0
+    due: list[int] = []
     for row in rows if rows is not None else prepared.valid_rows:
         previous = done.get(row)
         if previous is not None and previous.status in ACCEPTED:
             if on_progress is not None:
-                on_progress(row, None)  # done in an earlier run
-            continue
-        if limit is not None and sent >= limit:
-            break
+                on_progress(row, None)  # accepted in an earlier run
+        else:
+            due.append(row)
+    if limit is not None:
+        due = due[:limit]
+    columns = list(prepared.leads.columns)
+    builder = PayloadBuilder(columns)
+    id_at = columns.index("integration_record_id")
+    # itertuples, not .loc per row: the per-row path must stay close to a bare POST loop.
+    for row, *values in prepared.leads.loc[due].itertuples(index=True, name=None):
         if should_stop():
             return "interrupted"
         try:
-            payload = builder.build(_row_values(prepared, row))
-        except survey.FileCheckError as exc:
-            # The photo changed or vanished after validation: the row is invalid, not sent.
-            outcome = SendOutcome(RowStatus.INVALID, None, None, f"survey_data: {exc.reason}", 0)
-        else:
-            try:
-                outcome = sender.send(payload)
-            except ApiDownError as exc:
-                journal.record(row, str(prepared.record_ids[row]), exc.outcome, utc_now())
-                raise
-        journal.record(row, str(prepared.record_ids[row]), outcome, utc_now())
-        sent += 1
+            outcome = _send_one(prepared, sender, builder, columns, values)
+        except ApiDownError as exc:
+            journal.record(row, values[id_at], exc.outcome, utc_now())
+            raise
+        journal.record(row, values[id_at], outcome, utc_now())
         if on_progress is not None:
             on_progress(row, outcome)
     return None
 
 
-def _row_values(prepared: PreparedRows, row: int) -> dict[str, str]:
-    values = prepared.leads.loc[row].to_dict()
-    if prepared.has_survey_files:
-        values = survey.inline_files(values, prepared.files_dir, prepared.file_columns)
-    return values
+def _send_one(
+    prepared: PreparedRows,
+    sender: LeadSender,
+    builder: PayloadBuilder,
+    columns: list[str],
+    values: list[str],
+) -> SendOutcome:
+    if not prepared.has_survey_files:
+        payload = builder.build_values(values)
+    else:
+        try:
+            row = survey.inline_files(
+                dict(zip(columns, values, strict=True)), prepared.files_dir, prepared.file_columns
+            )
+        except survey.FileCheckError as exc:
+            # The photo changed or vanished after validation: the row is invalid, not sent.
+            return SendOutcome(RowStatus.INVALID, None, None, f"survey_data: {exc.reason}", 0)
+        payload = builder.build(row)
+    return sender.send(payload)
 
 
 def finish(
