@@ -272,3 +272,75 @@ def test_sandbox_refuses_a_busy_port_in_one_line(sandbox) -> None:
     code, _, stderr = run("sandbox", "--port", port)
     assert code == 1
     assert "sandbox:" in one_error_line(stderr)
+
+
+FORMAT_ROWS = [
+    HEADER,
+    lead_row(1, **{"Last Name": "Peña"}),  # an accent, to prove the encoding was read right
+    lead_row(2, Zip="ABCDE"),
+    lead_row(3, State="utah"),
+    lead_row(4, Phone="555-1234"),
+]
+
+
+def _write_kind(kind: str, directory: Path) -> Path:
+    from tests import factories
+
+    writers = {
+        "xlsx": lambda p: factories.write_xlsx(p, FORMAT_ROWS),
+        "ods": lambda p: factories.write_ods(p, FORMAT_ROWS),
+        "xls": lambda p: factories.write_xls(p, FORMAT_ROWS),
+        "utf-8.csv": lambda p: factories.write_csv(p, FORMAT_ROWS, encoding="utf-8"),
+        "utf-8-sig.csv": lambda p: factories.write_csv(
+            p, FORMAT_ROWS, encoding="utf-8-sig", delimiter=";"
+        ),
+        "cp1252.csv": lambda p: factories.write_csv(
+            p, FORMAT_ROWS, encoding="cp1252", delimiter="\t"
+        ),
+    }
+    path = directory / f"leads.{kind}"
+    writers[kind](path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "ods", "xls", "utf-8.csv", "utf-8-sig.csv", "cp1252.csv"])
+def test_every_supported_format_validates_to_the_same_verdicts(
+    kind: str, tmp_path: Path, mapping_path: Path
+) -> None:
+    source = _write_kind(kind, tmp_path)
+    out = tmp_path / "r.xlsx"
+    code, _, stderr = run("validate", str(source), "-m", str(mapping_path), "-o", str(out))
+    assert code == 4, stderr
+    rows = results_rows(out)
+    assert [r["import_status"] for r in rows] == ["valid", "invalid", "valid", "invalid"]
+    assert rows[0]["Last Name"] == "Peña"
+    assert rows[1]["import_message"].startswith("zip:")
+    assert "UT" in rows[2]["import_warnings"]
+    assert rows[3]["import_message"].startswith("mobile:")
+
+
+def test_suggest_mapping_writes_a_mapping_that_validates(tmp_path: Path) -> None:
+    header = [
+        "Record ID",
+        "First Name",
+        "Last Name",
+        "Email",
+        "Phone Number",
+        "Street Address",
+        "City",
+        "State/Region",
+        "Postal Code",
+    ]
+    source = write_leads_csv(tmp_path / "hubspot.csv", [lead_row(i) for i in range(1, 4)], header)
+    target = tmp_path / "mappings" / "new.yaml"
+    code, out, stderr = run("suggest-mapping", str(source), "-o", str(target))
+    assert code == 0, stderr
+    assert str(target) in out
+    code, _, stderr = run(
+        "validate", str(source), "-m", str(target), "-o", str(tmp_path / "r.xlsx")
+    )
+    assert code == 0, stderr
+    again, _, stderr = run("suggest-mapping", str(source), "-o", str(target))
+    assert again == 3 and "--force" in stderr
+    forced, _, _ = run("suggest-mapping", str(source), "-o", str(target), "--force")
+    assert forced == 0

@@ -261,3 +261,36 @@ def test_demo_sample_runs_against_the_embedded_sandbox(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     assert result.exit_code == 4, result.stderr
     assert summary["counts"]["created"] >= 25 and summary["counts"]["invalid"] >= 4
+
+
+def test_appointments_and_photos_reach_the_sandbox(tmp_path: Path) -> None:
+    out = tmp_path / "apt.xlsx"
+    with running_sandbox(port=0, rate_limit=0) as box:
+        result = CliRunner(env={"ENERFLO_API_KEY": box.api_key}).invoke(
+            main,
+            [
+                "send",
+                str(ROOT / "sample_data/appointments.csv"),
+                "-m",
+                str(ROOT / "mappings/appointments.yaml"),
+                "-o",
+                str(out),
+                "--base-url",
+                box.base_url,
+            ],
+        )
+        leads = {lead["integration_record_id"]: lead for lead in box.leads()}
+    assert result.exit_code == 4, result.stderr  # two rows are invalid on purpose
+    assert sorted(leads) == ["FB-1001", "FB-1002", "FB-1003"]
+    booked = leads["FB-1001"]["appointment"]
+    assert booked["date_time"] == "2026-03-12 20:30:00"  # 14:30 in Denver (MDT, UTC-6) as UTC
+    assert booked["apt_type_id"] == 12 and booked["name"] == "Solar Consultation"
+    assert leads["FB-1002"]["appointment"]["date_time"] == "2026-03-13 15:00:00"  # MST before DST
+    assert not leads["FB-1003"].get("appointment")
+    files = leads["FB-1001"]["survey_data"]  # the sandbox stores the list of files
+    assert [(f["name"], f["type"]) for f in files] == [("house-1001.png", "img_exterior_house")]
+    rows = statuses(out)
+    assert (
+        rows["FB-1004"]["import_status"] == "invalid"
+        and rows["FB-1022"]["import_status"] == "invalid"
+    )
