@@ -14,8 +14,8 @@ from importer.errors import BadInputError
 from importer.journal import Journal
 from importer.mapping import ColumnMapping, load_mapping, parse_mapping
 from importer.models import ACCEPTED, Problem
-from importer.output import ResultsWorkbook, read_results
 from importer.reader import SourceSheet
+from importer.results import ResultsWorkbook, read_results
 from importer.sender import LeadSender
 
 ACCEPTED_TEXT = frozenset(str(status) for status in ACCEPTED)

@@ -15,11 +15,11 @@ from importer.output import (
     MAX_COMMENTS,
     ResultsSummary,
     neutralize,
-    read_results,
     unneutralize,
     write_results,
 )
 from importer.reader import SourceSheet, read_sheet
+from importer.results import read_results
 from tests.factories import write_csv, write_xlsx
 
 SOURCE_ROWS = [

@@ -1,0 +1,130 @@
+"""Read a results file back (edits included) for retry; never writes one."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+import importer
+from importer.errors import ResultsError, SheetError
+from importer.models import RESULT_COLUMNS
+from importer.output import FORMAT_VERSION, META_SHEET, describe_error, unneutralize
+from importer.reader import list_sheets, read_sheet
+
+
+@dataclass
+class ResultsWorkbook:
+    """A results file read back: source columns and result columns, index = its row numbers."""
+
+    path: Path
+    frame: pd.DataFrame
+    results: pd.DataFrame
+    facts: dict[str, str]
+    mapping_text: str
+    sheet_name: str | None
+
+
+def read_results(path: Path, mapping_path: Path | None = None) -> ResultsWorkbook:
+    """Read a results file as the user left it (edits included) for `retry`.
+
+    xlsx carries its facts and mapping in the hidden sheet; a csv does not, so it needs
+    `mapping_path`. Raises ResultsError for a file this tool did not write or whose
+    source or result columns were removed or renamed.
+    """
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".csv":
+            return _read_csv_results(path, mapping_path)
+        return _read_xlsx_results(path)
+    except SheetError as exc:
+        raise ResultsError(exc.message, hint=exc.hint) from exc
+
+
+# -- csv ------------------------------------------------------------------------------------
+
+
+def _read_csv_results(path: Path, mapping_path: Path | None) -> ResultsWorkbook:
+    if mapping_path is None:
+        raise ResultsError(
+            f"{path}: a CSV results file does not carry its mapping",
+            hint="pass the mapping the run used with -m MAPPING",
+        )
+    try:
+        mapping_text = Path(mapping_path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ResultsError(
+            f"{mapping_path}: cannot read the mapping ({describe_error(exc)})"
+        ) from exc
+    sheet = read_sheet(path)
+    frame = sheet.frame.apply(unneutralize).set_axis(
+        [c[1:] if c.startswith("'") else c for c in sheet.columns], axis=1
+    )
+    source = [c for c in frame.columns if c not in RESULT_COLUMNS]
+    _require_columns(f"{path}: the file", list(frame.columns), list(RESULT_COLUMNS), "result")
+    facts = {"format_version": FORMAT_VERSION, "results_kind": "csv"}
+    facts |= {"source_columns": json.dumps(source), "mapping_path": str(mapping_path)}
+    source_frame = frame[source].set_axis([_unclash(c) for c in source], axis=1)
+    results = frame[list(RESULT_COLUMNS)]
+    return ResultsWorkbook(path, source_frame, results, facts, mapping_text, None)
+
+
+def _unclash(column: str) -> str:
+    """A source column renamed because it was called like a result column gets its name back."""
+    original = column.removesuffix(" (source)")
+    return original if original in RESULT_COLUMNS else column
+
+
+# -- xlsx -----------------------------------------------------------------------------------
+
+
+def _read_xlsx_results(path: Path) -> ResultsWorkbook:
+    if META_SHEET not in list_sheets(path):
+        raise ResultsError(
+            f"{path}: was not written by enerflo-import (it has no {META_SHEET} sheet)",
+            hint="give retry the results file that validate or send wrote",
+        )
+    facts = _read_meta(path)
+    if facts.get("format_version") != FORMAT_VERSION:
+        raise ResultsError(
+            f"{path}: results format {facts.get('format_version')!s} is not supported",
+            hint=f"this enerflo-import ({importer.__version__}) reads format {FORMAT_VERSION}",
+        )
+    name = facts.get("results_sheet", "")
+    if name not in list_sheets(path):
+        raise ResultsError(
+            f'{path}: sheet "{name}" with the rows was renamed or deleted',
+            hint=f'rename the sheet back to "{name}"',
+        )
+    sheet = read_sheet(path, sheet=name)
+    written = json.loads(facts["written_columns"])
+    where = f'{path}: sheet "{name}"'
+    _require_columns(where, sheet.columns, written, "source")
+    source = json.loads(facts["source_columns"])
+    frame = sheet.frame[written[: len(source)]].set_axis(source, axis=1)
+    results = sheet.frame[list(RESULT_COLUMNS)]
+    mapping_text = facts.pop("mapping_text", "")
+    return ResultsWorkbook(path, frame, results, facts, mapping_text, name)
+
+
+def _read_meta(path: Path) -> dict[str, str]:
+    meta = read_sheet(path, sheet=META_SHEET).frame
+    facts: dict[str, str] = {}
+    for key, value in zip(meta["key"], meta["value"], strict=True):
+        facts[key] = facts.get(key, "") + value
+    return facts
+
+
+def _require_columns(where: str, present: list[str], needed: list[str], kind: str) -> None:
+    missing = [c for c in needed if c not in present]
+    if missing:
+        names = ", ".join(f'"{c}"' for c in missing)
+        kind = "result" if missing[0] in RESULT_COLUMNS else kind
+        plural = "s" if len(missing) > 1 else ""
+        raise ResultsError(
+            f"{where} is missing {kind} column{plural} {names} (removed or renamed)",
+            hint="retry needs every column it wrote: restore their headers, "
+            "or run send again on the source file",
+        )
