@@ -22,9 +22,7 @@ from importer.sender import (
     SendOutcome,
     check_base_url,
     describe_failure,
-    flatten_errors,
     parse_retry_after,
-    snippet,
 )
 
 KEY = "11595ee3c3ad592e52.31523696"
@@ -393,18 +391,6 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
-
-
-def test_flatten_errors_handles_nesting():
-    assert flatten_errors({"lead": {"zip": ["a", "b"]}, "x": None}) == "lead: zip: a; b; x"
-    assert flatten_errors(["a", ["b"]]) == "a; b"
-
-
-def test_snippet_is_one_trimmed_line():
-    text = snippet("<p>" + "word " * 100 + "</p>")
-    assert len(text) == 200
-    assert text.endswith("...")
-    assert "\n" not in text
 
 
 def test_unknown_transport_error_is_described_generically():
