@@ -12,9 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from importer import appointment, survey
+from importer.columns import apply_mapping
 from importer.errors import ApiDownError, ApiKeyError, ImporterError
 from importer.journal import Journal, JournalEntry
-from importer.mapping import ColumnMapping, apply_mapping, check_columns, load_mapping
+from importer.mapping import ColumnMapping, check_columns, load_mapping
 from importer.models import ACCEPTED, RESULT_COLUMNS, Problem, RowStatus
 from importer.output import ResultsSummary, write_results
 from importer.payload import PayloadBuilder

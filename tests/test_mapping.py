@@ -9,11 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from importer.columns import apply_mapping
 from importer.errors import MappingError
 from importer.mapping import (
     ColumnMapping,
     FieldSource,
-    apply_mapping,
     check_columns,
     load_mapping,
     parse_mapping,

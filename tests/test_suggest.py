@@ -9,8 +9,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from importer.columns import apply_mapping
 from importer.errors import MappingError
-from importer.mapping import ColumnMapping, FieldSource, apply_mapping, check_columns, parse_mapping
+from importer.mapping import ColumnMapping, FieldSource, check_columns, parse_mapping
 from importer.suggest import suggest_mapping, write_suggestion
 
 
