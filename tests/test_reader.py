@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from importer.errors import SheetError
-from importer.reader import cell_text, column_letter, list_sheets, read_sheet
+from importer.reader import column_letter, list_sheets, read_sheet
 from tests.factories import write_csv, write_ods, write_xls, write_xlsx
 
 ROWS = [
@@ -157,30 +157,6 @@ def test_blank_header_column_without_data_is_dropped(tmp_path: Path) -> None:
     sheet = read_sheet(write_xlsx(tmp_path / "a.xlsx", rows))
 
     assert sheet.columns == ["Id", "Name"]
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (84045.0, "84045"),
-        (8015554444.0, "8015554444"),
-        (3.5, "3.5"),
-        (0.1 + 0.2, "0.3"),
-        (-2.0, "-2"),
-        (7, "7"),
-        (True, "TRUE"),
-        (False, "FALSE"),
-        (dt.datetime(2026, 3, 12, 14, 30), "2026-03-12 14:30:00"),
-        (dt.datetime(2026, 3, 12, 14, 29, 59, 999_600), "2026-03-12 14:30:00"),
-        (dt.datetime(2026, 3, 12), "2026-03-12"),
-        (dt.date(2026, 3, 12), "2026-03-12"),
-        (dt.time(14, 30), "14:30:00"),
-        (dt.timedelta(hours=30, minutes=5), "30:05:00"),
-        ("=1+2", "=1+2"),
-    ],
-)
-def test_cell_text_follows_excel_general_format(value: object, text: str) -> None:
-    assert cell_text(value) == text
 
 
 def test_column_letters_go_past_z() -> None:
