@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import signal
 import sys
@@ -58,7 +59,7 @@ class Output:
 
 
 def _secret_free(text: str) -> str:
-    key = os.environ.get("ENERFLO_API_KEY", "")
+    key = os.environ.get("ENERFLO_API_KEY", "").strip()
     return text.replace(key, "***") if len(key) >= 4 else text
 
 
@@ -162,6 +163,7 @@ def validate(
     started = pipeline.utc_now()
     prepared = pipeline.load_and_prepare(source, mapping_path, sheet, files_dir)
     target = out_path or pipeline.default_out(source)
+    pipeline.check_out(Path(target), source, len(prepared.leads))
     report = pipeline.validate_sheet(prepared, Path(target), started)
     _print_report(out, report)
     return _exit_code(report)
@@ -201,6 +203,7 @@ def send(out: Output, source: Path, mapping_path: Path, **opts: Any) -> int:
     started = pipeline.utc_now()
     prepared = pipeline.load_and_prepare(source, mapping_path, opts["sheet"], opts["files_dir"])
     target = Path(opts["out_path"] or pipeline.default_out(source))
+    pipeline.check_out(target, source, len(prepared.leads))
     notice = WaitNotice()
     with _sender(opts, notice) as sender:
         _confirm(out, opts, len(prepared.valid_rows), sender.endpoint)
@@ -264,6 +267,7 @@ def retry(out: Output, results_path: Path, **opts: Any) -> int:
     started = pipeline.utc_now()
     plan = retrying.plan_retry(results_path, opts["mapping_path"], opts["files_dir"])
     target = Path(opts["out_path"] or results_path)
+    pipeline.check_out(target, None, len(plan.prepared.leads))
     out.say(
         f"{plan.due} rows not accepted yet; {len(plan.rows)} pass validation and will be sent"
         + (f"; {len(plan.added)} rows added by hand are not sent" if plan.added else "")
@@ -452,8 +456,12 @@ def _confirm(out: Output, opts: dict[str, Any], rows: int, endpoint: str) -> Non
     if opts["sandbox"] or opts["yes"] or rows <= CONFIRM_ABOVE_ROWS or not sys.stdin.isatty():
         return
     rate = opts["rate_limit"] or 0
-    minutes = f"about {rows / rate:.0f} min" if rate else "as fast as the API answers"
-    if not click.confirm(f"send up to {rows} rows to {endpoint} ({minutes} at {rate}/min)?"):
+    minutes = f"about {math.ceil(rows / rate)} min" if rate else "as fast as the API answers"
+    try:
+        go = click.confirm(f"send up to {rows} rows to {endpoint} ({minutes} at {rate}/min)?")
+    except click.Abort:  # Ctrl-C or Ctrl-D at the prompt
+        go = False
+    if not go:
         raise UsageError("cancelled; nothing was sent")
 
 
@@ -510,16 +518,20 @@ def _print_report(out: Output, report: RunReport, error: str | None = None) -> N
     counts = {status: n for status, n in sorted(report.counts.items()) if n}
     if out.as_json:
         click.echo(
-            json.dumps(
-                {
-                    "out": str(report.out),
-                    "rows": report.rows,
-                    "counts": counts,
-                    "top_problems": [{"problem": p, "rows": n} for p, n in report.top_problems],
-                    "stopped": report.stopped,
-                    "error": error,
-                    "exit_code": int(_exit_code(report)) if error is None else ExitCode.RUN_STOPPED,
-                }
+            _secret_free(
+                json.dumps(
+                    {
+                        "out": str(report.out),
+                        "rows": report.rows,
+                        "counts": counts,
+                        "top_problems": [{"problem": p, "rows": n} for p, n in report.top_problems],
+                        "stopped": report.stopped,
+                        "error": error,
+                        "exit_code": int(_exit_code(report))
+                        if error is None
+                        else ExitCode.RUN_STOPPED,
+                    }
+                )
             )
         )
         return

@@ -86,16 +86,27 @@ class Journal:
         cannot be created and RunError when another run holds it.
         """
         path = Path(path)
-        if fresh:
-            _remove(path)
+        if fresh and _is_foreign(path):
+            _remove(path)  # not a journal at all: nothing to keep, no run to disturb
         db = _connect(path)
         journal = cls(path, db)
         try:
+            if fresh:
+                journal._empty()
             journal._claim(run_identity)
         except BaseException:
             db.close()
             raise
         return journal
+
+    def _empty(self) -> None:
+        """Forget every entry (--fresh), under the lock: a running send keeps its file."""
+        try:
+            self._db.executescript(_SCHEMA + "DELETE FROM attempts; DELETE FROM meta;")
+        except sqlite3.OperationalError as exc:
+            raise _locked_or_unwritable(self.path, exc) from exc
+        except sqlite3.DatabaseError as exc:
+            raise _not_a_journal(self.path) from exc
 
     def _claim(self, run_identity: dict[str, str]) -> None:
         try:
@@ -208,6 +219,16 @@ def _check_identity(path: Path, stored: dict[str, str], wanted: dict[str, str]) 
                 f"{path}: this journal was made for a different {what}",
                 hint=FRESH_HINT,
             )
+
+
+def _is_foreign(path: Path) -> bool:
+    """True for an existing file that is not an SQLite database (so not a journal)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        return False
+    return bool(head) and head != b"SQLite format 3\x00"
 
 
 def _remove(path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import pandas as pd
 
 from importer import appointment, survey
 from importer.columns import apply_mapping
-from importer.errors import ApiDownError, ApiKeyError, ImporterError
+from importer.errors import ApiDownError, ApiKeyError, OutputError, UsageError
 from importer.journal import Journal, JournalEntry
 from importer.mapping import ColumnMapping, check_columns, load_mapping
 from importer.models import ACCEPTED, RESULT_COLUMNS, Problem, RowStatus
@@ -155,7 +156,7 @@ def apply_journal(
     for row, entry in entries.items():
         before = 0
         if earlier is not None and row in earlier.index:
-            before = int(earlier.at[row, "import_attempts"] or 0)
+            before = _count(earlier.at[row, "import_attempts"])
         if row not in results.index or results.at[row, "import_status"] == str(RowStatus.INVALID):
             continue
         results.loc[row, ["import_status", "import_message", "import_lead_id"]] = [
@@ -169,6 +170,14 @@ def apply_journal(
             entry.at,
         ]
     return results
+
+
+def _count(cell: object) -> int:
+    """An attempts cell as the user left it: "3", "3.0", "" or text typed over it."""
+    try:
+        return max(int(float(str(cell))), 0)
+    except ValueError:
+        return 0
 
 
 def _accepted_message(entry: JournalEntry) -> str:
@@ -298,13 +307,15 @@ def send_prepared(
     written, with the run's report attached as `.report`. Closes the journal.
     """
     stopped: str | None = None
-    failure: ImporterError | None = None
+    failure: Exception | None = None
     try:
         stopped = send_rows(prepared, sender, journal, limit, should_stop, on_progress, rows)
     except (ApiKeyError, ApiDownError) as exc:
         stopped, failure = exc.message, exc
     except KeyboardInterrupt:
         stopped = "interrupted"
+    except Exception as exc:  # e.g. a photo unreadable mid-run: OUT is still written
+        stopped, failure = str(exc), exc
     finally:
         entries = journal.outcomes()
         journal.close()
@@ -323,7 +334,7 @@ def send_prepared(
     report.stopped = stopped
     report.interrupted = stopped == "interrupted"
     if failure is not None:
-        failure.report = report  # type: ignore[attr-defined]
+        failure.report = report  # type: ignore[attr-defined]  # for the CLI's summary
         raise failure
     return report
 
@@ -336,6 +347,35 @@ def run_identity(prepared: PreparedRows) -> dict[str, str]:
         "mapping_sha256": hashlib.sha256(prepared.mapping.text.encode()).hexdigest(),
         "sheet": prepared.sheet.sheet_name or "",
     }
+
+
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
+
+
+def check_out(out: Path, source: Path | None, rows: int) -> None:
+    """Refuse an OUT that cannot be written, before anything is sent (UsageError/OutputError)."""
+    suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise UsageError(f"{out}: the results file must end in .xlsx or .csv")
+    if source is not None and out.exists() and out.resolve() == source.resolve():
+        raise UsageError(
+            f"{out}: the results file would overwrite the source sheet", hint="give another -o"
+        )
+    if suffix == ".xlsx" and rows > XLSX_MAX_ROWS:
+        raise UsageError(
+            f"{out}: {rows} rows do not fit in an xlsx sheet",
+            hint=f"write the results as CSV: -o {out.with_suffix('.csv')}",
+        )
+    if out.is_dir():
+        raise OutputError(f"{out}: is a folder, not a results file", hint="give another -o")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as exc:
+        raise OutputError(
+            f"{out.parent}: cannot write the results there ({exc.strerror})", hint="give another -o"
+        ) from exc
 
 
 def open_journal(prepared: PreparedRows, out: Path, fresh: bool) -> Journal:

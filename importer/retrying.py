@@ -57,6 +57,7 @@ def plan_retry(
         record_ids=workbook.results["import_record_id"].astype(str),
     )
     _mark_added(prepared, added)
+    _mark_taken_ids(prepared, accepted)
     earlier = workbook.results.loc[accepted].astype(object)
     # Every row carries its previous attempt count so the total stays honest across runs.
     attempts = workbook.results[["import_attempts"]].astype(object)
@@ -132,6 +133,26 @@ def _source_folder(workbook: ResultsWorkbook, results_path: Path) -> Path:
     source = workbook.facts.get("source_path", "")
     folder = Path(source).parent if source else results_path.parent
     return folder if folder.is_dir() else results_path.parent
+
+
+def _mark_taken_ids(prepared: pipeline.PreparedRows, accepted: pd.Series) -> None:
+    """A row not yet sent whose record id an accepted row already holds is a duplicate,
+    wherever the user moved it: the accepted row always keeps the id."""
+    ids = prepared.record_ids
+    taken = {rid: row for row, rid in ids[accepted.reindex(ids.index, fill_value=False)].items()}
+    for row, rid in ids.items():
+        holder = taken.get(rid)
+        if holder is not None and holder != row and not accepted.get(row, False):
+            prepared.problems.append(
+                Problem(
+                    row,
+                    "integration_record_id",
+                    "duplicate_record_id",
+                    f'integration_record_id: "{rid}" is also on row {holder}, which was already '
+                    "sent; only that row is sent",
+                )
+            )
+            prepared.invalid.add(row)
 
 
 def _mark_added(prepared: pipeline.PreparedRows, added: list[int]) -> None:

@@ -273,9 +273,9 @@ def _check_config(config: SenderConfig) -> None:
             "the api key contains spaces or characters an HTTP header cannot carry",
             hint="check ENERFLO_API_KEY for stray quotes, spaces or line breaks",
         )
-    if config.api_key in config.base_url:
+    if config.api_key in config.base_url + config.partner:
         raise UsageError(
-            "the base url contains the api key",
+            "the base url or partner name contains the api key",
             hint="the key comes only from ENERFLO_API_KEY and is sent in a header",
         )
     if config.max_attempts < 1:

@@ -125,3 +125,21 @@ def test_the_file_uses_wal_and_holds_only_what_was_recorded(path):
         ]
     finally:
         db.close()
+
+
+def test_fresh_cannot_wipe_a_journal_another_run_is_writing(tmp_path) -> None:
+    path = tmp_path / "out.xlsx.journal"
+    running = Journal.open(path, {"source_sha256": "a"})
+    running.record(2, "r2", outcome(RowStatus.CREATED), "t")
+    with pytest.raises(RunError, match="another run is using this journal"):
+        Journal.open(path, {"source_sha256": "a"}, fresh=True)
+    running.record(3, "r3", outcome(RowStatus.CREATED), "t")
+    assert sorted(running.outcomes()) == [2, 3]
+    running.close()
+
+
+def test_fresh_replaces_a_file_that_is_not_a_journal(tmp_path) -> None:
+    path = tmp_path / "out.xlsx.journal"
+    path.write_text("not a database")
+    with Journal.open(path, {"source_sha256": "a"}, fresh=True) as journal:
+        assert journal.outcomes() == {}

@@ -225,3 +225,27 @@ def test_retry_after_a_kill_resumes_without_doubling(tmp_path: Path) -> None:
     resent = [rid for rid, n in after.items() if n > 1]
     assert len(resent) <= 1 and all(before[rid] == 1 for rid in resent)
     assert {r["import_status"] for r in sheet_rows(out)} <= {"created", "updated"}
+
+
+def test_a_duplicate_moved_above_its_sent_twin_is_still_not_sent(tmp_path: Path) -> None:
+    rows = [lead_row(1), lead_row(2), lead_row(2, Email="second@example.com")]
+    source = write_leads_csv(tmp_path / "leads.csv", rows)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING)
+    out = tmp_path / "out.xlsx"
+    with running_sandbox(port=0, rate_limit=0) as box:
+        invoke("send", str(source), "-m", str(mapping), "-o", str(out), "--base-url", box.base_url)
+        book = openpyxl.load_workbook(out)
+        sheet = book.worksheets[0]
+        values = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+        for r, row in enumerate([values[0], values[2], values[1]], start=2):  # sort: dup first
+            for c, value in enumerate(row, start=1):
+                sheet.cell(r, c).value = value
+        book.save(out)
+        sent_before = posts(box)
+        result = invoke("retry", str(out), "--base-url", box.base_url)
+        new_posts = posts(box) - sent_before
+    assert result.exit_code == 4
+    assert not new_posts
+    dup = [r for r in sheet_rows(out) if r["Email"] == "second@example.com"][0]
+    assert dup["import_status"] == "invalid" and "already sent" in dup["import_message"]

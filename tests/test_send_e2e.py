@@ -294,3 +294,27 @@ def test_appointments_and_photos_reach_the_sandbox(tmp_path: Path) -> None:
         rows["FB-1004"]["import_status"] == "invalid"
         and rows["FB-1022"]["import_status"] == "invalid"
     )
+
+
+@pytest.mark.parametrize(
+    "out_name, code, words",
+    [
+        ("r.txt", 2, ".xlsx or .csv"),
+        ("folder.xlsx", 1, "is a folder"),
+        ("leads.csv", 2, "overwrite the source"),
+    ],
+)
+def test_an_unusable_out_is_refused_before_anything_is_sent(
+    leads_csv: Path,
+    mapping_path: Path,
+    tmp_path: Path,
+    sandbox,
+    out_name: str,
+    code: int,
+    words: str,
+) -> None:
+    (tmp_path / "folder.xlsx").mkdir()
+    result = send(leads_csv, mapping_path, tmp_path / out_name, sandbox.base_url)
+    assert result.exit_code == code
+    assert words in result.stderr
+    assert sandbox.requests() == []
