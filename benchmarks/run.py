@@ -76,36 +76,11 @@ def timed_child(code: str) -> tuple[float, int]:
 
 # --- data --------------------------------------------------------------------------------
 
-COLUMNS = [
-    "Lead ID",
-    "First Name",
-    "Last Name",
-    "Email",
-    "Phone",
-    "Street",
-    "City",
-    "State",
-    "Zip",
-    "Office",
-    "Lead Source",
-    "Notes",
-]
-MAPPING = """version: 1
-lead:
-  integration_record_id: Lead ID
-  first_name: First Name
-  last_name: Last Name
-  email: Email
-  mobile: Phone
-  address: Street
-  city: City
-  state: State
-  zip: Zip
-  office_name: {column: Office, default: Utah Office}
-  lead_source: Lead Source
-  add_note: Notes
-  lead_status: {value: Needs Contact}
-"""
+# The sample sheet's columns and mapping: the benchmark measures what users run.
+sys.path.insert(0, str(ROOT / "sample_data"))
+from make_samples import HEADER as COLUMNS  # noqa: E402
+
+MAPPING = ROOT / "mappings" / "sample.yaml"
 
 
 def rows(n: int) -> list[list[str]]:
@@ -140,12 +115,6 @@ def rows(n: int) -> list[list[str]]:
     return out
 
 
-def mapping_file() -> Path:
-    path = DATA / "bench.yaml"
-    path.write_text(MAPPING)
-    return path
-
-
 def xlsx_file(n: int) -> Path:
     path = DATA / f"leads_{n}.xlsx"
     if not path.exists():
@@ -171,6 +140,31 @@ def csv_file(n: int) -> Path:
             writer.writerow(COLUMNS)
             writer.writerows(rows(n))
     return path
+
+
+def validate_code(src: Path, mapping: Path, out: Path) -> str:
+    """Child-process code for one `enerflo-import validate` run (exit 4 is expected)."""
+    return f"""
+from importer.cli import main
+import sys
+sys.argv = ['enerflo-import', 'validate', {str(src)!r}, '-m', {str(mapping)!r}, '-o', {str(out)!r}, '--quiet']
+try:
+    main()
+except SystemExit as exc:
+    assert exc.code in (0, 4), exc.code
+"""
+
+
+def bare_post_loop(box, bodies: list[dict]) -> float:
+    """Seconds for the baseline: a plain keep-alive requests.Session posting each body."""
+    import requests
+
+    url = f"{box.base_url}/api/v1/partner/action/lead/add"
+    with requests.Session() as session:
+        t0 = time.perf_counter()
+        for body in bodies:
+            session.post(url, json=body, headers={"api-key": box.api_key}, timeout=(5, 30)).json()
+        return time.perf_counter() - t0
 
 
 # --- benches -----------------------------------------------------------------------------
@@ -204,7 +198,7 @@ def bench_startup() -> None:
 
 def bench_dry_xlsx() -> None:
     n = 100_000 // SCALE
-    src, mapping = xlsx_file(n), mapping_file()
+    src, mapping = xlsx_file(n), MAPPING
     with tempfile.TemporaryDirectory() as tmp:
         floor_code = f"""
 from python_calamine import CalamineWorkbook
@@ -219,22 +213,13 @@ for r, values in enumerate(rows):
 book.close()
 """
         floor, _ = timed_child(floor_code)
-        run_code = f"""
-from importer.cli import main
-import sys
-sys.argv = ['enerflo-import', 'validate', {str(src)!r}, '-m', {str(mapping)!r}, '-o', {tmp + "/out.xlsx"!r}, '--quiet']
-try:
-    main()
-except SystemExit as exc:
-    assert exc.code in (0, 4), exc.code
-"""
-        run, _ = timed_child(run_code)
+        run, _ = timed_child(validate_code(src, mapping, Path(tmp) / "out.xlsx"))
     report(f"validate {n:,}-row xlsx -> xlsx", run, floor, 1.5)
 
 
 def bench_dry_csv() -> None:
     n = 1_000_000 // SCALE
-    src, mapping = csv_file(n), mapping_file()
+    src, mapping = csv_file(n), MAPPING
     with tempfile.TemporaryDirectory() as tmp:
         floor_code = f"""
 import pandas as pd
@@ -242,16 +227,7 @@ df = pd.read_csv({str(src)!r}, dtype=str, keep_default_na=False)
 df.to_csv({tmp + "/floor.csv"!r}, index=False)
 """
         floor, floor_rss = timed_child(floor_code)
-        run_code = f"""
-from importer.cli import main
-import sys
-sys.argv = ['enerflo-import', 'validate', {str(src)!r}, '-m', {str(mapping)!r}, '-o', {tmp + "/out.csv"!r}, '--quiet']
-try:
-    main()
-except SystemExit as exc:
-    assert exc.code in (0, 4), exc.code
-"""
-        run, run_rss = timed_child(run_code)
+        run, run_rss = timed_child(validate_code(src, mapping, Path(tmp) / "out.csv"))
     report(f"validate {n:,}-row csv -> csv", run, floor, 3.0)
     report("peak memory", run_rss / 1024, floor_rss / 1024, 3.0, unit=" MiB")
 
@@ -276,7 +252,6 @@ def _payloads(n: int) -> list[dict]:
 
 
 def bench_send() -> None:
-    import requests
 
     from importer.sandbox import running_sandbox
     from importer.sender import LeadSender, SenderConfig
@@ -284,17 +259,9 @@ def bench_send() -> None:
     n = 2000 // SCALE
     payloads = _payloads(n)
     with running_sandbox(port=0, rate_limit=0) as box:
-        url = f"{box.base_url}/api/v1/partner/action/lead/add"
         for _round in range(2):  # second round counts: warmed up, both on an empty sandbox
             box.reset()
-            session = requests.Session()
-            t0 = time.perf_counter()
-            for body in payloads:
-                session.post(
-                    url, json=body, headers={"api-key": box.api_key}, timeout=(5, 30)
-                ).json()
-            bare = time.perf_counter() - t0
-            session.close()
+            bare = bare_post_loop(box, payloads)
             box.reset()
             sender = LeadSender(SenderConfig(box.base_url, "partner", box.api_key, rate_limit=0))
             t0 = time.perf_counter()
@@ -310,7 +277,6 @@ def bench_send() -> None:
 
 def _bench_send_pipeline(n: int) -> None:
     """Marginal per-row cost of the whole send loop (payload, POST, journal fsync) vs bare."""
-    import requests
 
     from importer import pipeline
     from importer.mapping import load_mapping
@@ -319,22 +285,14 @@ def _bench_send_pipeline(n: int) -> None:
     from importer.sender import LeadSender, SenderConfig
 
     src = csv_file(n)
-    prepared = pipeline.prepare(src, load_mapping(mapping_file()))
+    prepared = pipeline.prepare(src, load_mapping(MAPPING))
     builder = PayloadBuilder(list(prepared.leads.columns))
     bodies = [builder.build(prepared.leads.loc[row].to_dict()) for row in prepared.valid_rows]
     bare_times, our_times = [], []
     with tempfile.TemporaryDirectory() as tmp, running_sandbox(port=0, rate_limit=0) as box:
-        url = f"{box.base_url}/api/v1/partner/action/lead/add"
         for _round in range(3):  # alternate, each on an empty sandbox; keep the best of each
             box.reset()
-            session = requests.Session()
-            t0 = time.perf_counter()
-            for body in bodies:
-                session.post(
-                    url, json=body, headers={"api-key": box.api_key}, timeout=(5, 30)
-                ).json()
-            bare_times.append(time.perf_counter() - t0)
-            session.close()
+            bare_times.append(bare_post_loop(box, bodies))
             box.reset()
             sender = LeadSender(SenderConfig(box.base_url, "partner", box.api_key, rate_limit=0))
             journal = pipeline.open_journal(prepared, Path(tmp) / "out.xlsx", fresh=True)

@@ -88,7 +88,7 @@ def common_options(command: Callable[..., int]) -> Callable[..., None]:
         except ImporterError as exc:
             if traceback:
                 raise
-            report = getattr(exc, "report", None)
+            report = exc.report
             if report is not None:
                 _print_report(out, report, exc.message)
             fail(exc.message, exc.hint, exc.exit_code)
@@ -135,6 +135,38 @@ out_opt = click.option(
     help="Results file (.xlsx or .csv). Default: out/<source name>.results.xlsx.",
 )
 sheet_opt = click.option("--sheet", help="Sheet to read (default: the mapping's, else the first).")
+
+
+def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Where and how fast to send: shared by `send` and `retry`."""
+    for option in reversed(
+        [
+            click.option(
+                "--sandbox",
+                is_flag=True,
+                help="Send to an embedded local sandbox (no credentials).",
+            ),
+            click.option("--base-url", help=f"Enerflo base URL (default {DEFAULT_BASE_URL})."),
+            click.option(
+                "--partner",
+                default="partner",
+                show_default=True,
+                help="Partner name in the API path.",
+            ),
+            click.option(
+                "--rate-limit",
+                type=click.IntRange(min=0),
+                default=300,
+                show_default=True,
+                help="Requests per minute to stay under (0: no pacing).",
+            ),
+            click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 files_dir_opt = click.option(
     "--files-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -175,21 +207,9 @@ def validate(
 @out_opt
 @sheet_opt
 @files_dir_opt
-@click.option("--sandbox", is_flag=True, help="Send to an embedded local sandbox (no credentials).")
-@click.option("--base-url", help=f"Enerflo base URL (default {DEFAULT_BASE_URL}).")
-@click.option(
-    "--partner", default="partner", show_default=True, help="Partner name in the API path."
-)
-@click.option(
-    "--rate-limit",
-    type=click.IntRange(min=0),
-    default=300,
-    show_default=True,
-    help="Requests per minute to stay under (0: no pacing).",
-)
+@sending_options
 @click.option("--limit", type=click.IntRange(min=1), help="Send only the first N valid rows due.")
 @click.option("--fresh", is_flag=True, help="Ignore the journal of an earlier run and start over.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send.")
 @common_options
 def send(out: Output, source: Path, mapping_path: Path, **opts: Any) -> int:
     """Validate, then post every valid row to Enerflo; resumable, paced, retried.
@@ -204,22 +224,22 @@ def send(out: Output, source: Path, mapping_path: Path, **opts: Any) -> int:
     prepared = pipeline.load_and_prepare(source, mapping_path, opts["sheet"], opts["files_dir"])
     target = Path(opts["out_path"] or pipeline.default_out(source))
     pipeline.check_out(target, source, len(prepared.leads))
-    notice = WaitNotice()
-    with _sender(opts, notice) as sender:
-        _confirm(out, opts, len(prepared.valid_rows), sender.endpoint)
-        progress = _progress(out, len(prepared.valid_rows), notice, len(prepared.invalid))
-        with progress as (on_progress, should_stop):
-            journal = pipeline.open_journal(prepared, target, opts["fresh"])
-            report = pipeline.send_prepared(
-                prepared,
-                sender,
-                journal,
-                target,
-                started,
-                limit=opts["limit"],
-                should_stop=should_stop,
-                on_progress=on_progress,
-            )
+    with _sending(out, opts, len(prepared.valid_rows), len(prepared.invalid)) as (
+        sender,
+        on_progress,
+        should_stop,
+    ):
+        journal = pipeline.open_journal(prepared, target, opts["fresh"])
+        report = pipeline.send_prepared(
+            prepared,
+            sender,
+            journal,
+            target,
+            started,
+            limit=opts["limit"],
+            should_stop=should_stop,
+            on_progress=on_progress,
+        )
     _print_report(out, report)
     return _exit_code(report)
 
@@ -241,20 +261,8 @@ def send(out: Output, source: Path, mapping_path: Path, **opts: Any) -> int:
     help="Mapping YAML (required for a CSV results file).",
 )
 @files_dir_opt
-@click.option("--sandbox", is_flag=True, help="Send to an embedded local sandbox (no credentials).")
-@click.option("--base-url", help=f"Enerflo base URL (default {DEFAULT_BASE_URL}).")
-@click.option(
-    "--partner", default="partner", show_default=True, help="Partner name in the API path."
-)
-@click.option(
-    "--rate-limit",
-    type=click.IntRange(min=0),
-    default=300,
-    show_default=True,
-    help="Requests per minute to stay under (0: no pacing).",
-)
+@sending_options
 @click.option("--fresh", is_flag=True, help="Ignore the journal of an interrupted retry.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send.")
 @common_options
 def retry(out: Output, results_path: Path, **opts: Any) -> int:
     """Re-validate and re-send the rows of a results file that are not accepted yet.
@@ -272,19 +280,16 @@ def retry(out: Output, results_path: Path, **opts: Any) -> int:
         f"{plan.due} rows not accepted yet; {len(plan.rows)} pass validation and will be sent"
         + (f"; {len(plan.added)} rows added by hand are not sent" if plan.added else "")
     )
-    notice = WaitNotice()
-    with _sender(opts, notice) as sender:
-        _confirm(out, opts, len(plan.rows), sender.endpoint)
-        with _progress(out, len(plan.rows), notice) as (on_progress, should_stop):
-            report = retrying.run_retry(
-                plan,
-                sender,
-                target,
-                started,
-                fresh=opts["fresh"],
-                should_stop=should_stop,
-                on_progress=on_progress,
-            )
+    with _sending(out, opts, len(plan.rows)) as (sender, on_progress, should_stop):
+        report = retrying.run_retry(
+            plan,
+            sender,
+            target,
+            started,
+            fresh=opts["fresh"],
+            should_stop=should_stop,
+            on_progress=on_progress,
+        )
     _print_report(out, report)
     return _exit_code(report)
 
@@ -416,6 +421,18 @@ def sandbox(out: Output, **opts: Any) -> int:
         ) from exc
     out.say("sandbox stopped")
     return ExitCode.OK
+
+
+@contextmanager
+def _sending(
+    out: Output, opts: dict[str, Any], rows: int, invalid: int = 0
+) -> Iterator[tuple[LeadSender, Callable[[int, SendOutcome | None], None], Callable[[], bool]]]:
+    """The sender, after asking before a large real send, with its progress bar and Ctrl-C."""
+    notice = WaitNotice()
+    with _sender(opts, notice) as sender:
+        _confirm(out, opts, rows, sender.endpoint)
+        with _progress(out, rows, notice, invalid) as (on_progress, should_stop):
+            yield sender, on_progress, should_stop
 
 
 @contextmanager

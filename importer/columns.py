@@ -15,13 +15,15 @@ _HASH_DROP = re.compile(r"[^\w@.]|_")
 _HASH_DELETE = bytes(c for c in range(1, 128) if not (chr(c).isalnum() or chr(c) in "@."))
 
 
-def apply_mapping(frame: pd.DataFrame, mapping: ColumnMapping) -> pd.DataFrame:
+def apply_mapping(
+    frame: pd.DataFrame, mapping: ColumnMapping, where: str = "the sheet"
+) -> pd.DataFrame:
     """One text column per output field ("" when empty), indexed like `frame`.
 
     Values are taken as they are: normalizing (zip, phone, state) is the schema's job.
-    Raises MappingError if the frame lacks a mapped column.
+    Raises MappingError if the frame lacks a mapped column, naming it as in `where`.
     """
-    check_columns(mapping, list(frame.columns), "the sheet")
+    check_columns(mapping, list(frame.columns), where)
     out = {name: _apply_source(frame, source) for name, source in mapping.output_fields()}
     return pd.DataFrame(out, index=frame.index)
 

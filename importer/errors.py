@@ -9,6 +9,7 @@ class ImporterError(Exception):
     """A problem that stops the run. `message` is one line in the user's coordinates."""
 
     exit_code = 1
+    report: Any = None  # a stopped run's RunReport, attached once OUT is written
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)

@@ -20,9 +20,8 @@ IDENTITY_WORDS = {
     "source": "source file",
     "source_sha256": "source file",
     "mapping_sha256": "mapping",
-    "source_path": "source file",
     "sheet": "sheet",
-    "header_row": "header row",
+    "results_sha256": "results file",
 }
 
 _SCHEMA = """

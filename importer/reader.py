@@ -49,13 +49,6 @@ class SourceSheet:
     delimiter: str | None
     sha256: str
 
-    @property
-    def location(self) -> str:
-        """`file` for csv, `file, sheet "Name"` for workbooks: for messages."""
-        if self.sheet_name is None:
-            return str(self.path)
-        return f'{self.path}, sheet "{self.sheet_name}"'
-
 
 def read_sheet(path: Path, sheet: str | None = None, header_row: int = 1) -> SourceSheet:
     """Read every cell of one sheet as the text Excel would show (General format).

@@ -81,7 +81,8 @@ def _unclash(column: str) -> str:
 
 
 def _read_xlsx_results(path: Path) -> ResultsWorkbook:
-    if META_SHEET not in list_sheets(path):
+    sheets = list_sheets(path)
+    if META_SHEET not in sheets:
         raise ResultsError(
             f"{path}: was not written by enerflo-import (it has no {META_SHEET} sheet)",
             hint="give retry the results file that validate or send wrote",
@@ -93,7 +94,7 @@ def _read_xlsx_results(path: Path) -> ResultsWorkbook:
             hint=f"this enerflo-import ({importer.__version__}) reads format {FORMAT_VERSION}",
         )
     name = facts.get("results_sheet", "")
-    if name not in list_sheets(path):
+    if name not in sheets:
         raise ResultsError(
             f'{path}: sheet "{name}" with the rows was renamed or deleted',
             hint=f'rename the sheet back to "{name}"',

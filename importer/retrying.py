@@ -27,7 +27,7 @@ class RetryPlan:
 
     path: Path
     prepared: pipeline.PreparedRows
-    earlier: pd.DataFrame  # results columns of the rows that are not re-run
+    earlier: pd.DataFrame  # results of accepted rows; attempt counts of the others
     rows: list[int]  # rows to send: due and now valid
     due: int  # rows not yet accepted (valid or not)
     added: list[int]  # rows with no import status: typed in by the user, never sent
@@ -58,14 +58,13 @@ def plan_retry(
     )
     _mark_added(prepared, added)
     _mark_taken_ids(prepared, accepted)
-    earlier = workbook.results.loc[accepted].astype(object)
-    # Every row carries its previous attempt count so the total stays honest across runs.
-    attempts = workbook.results[["import_attempts"]].astype(object)
+    # Accepted rows keep every results column; the others keep only their attempt count,
+    # so the total stays honest across runs.
+    earlier = workbook.results.astype(object)
+    earlier.loc[~accepted, [c for c in earlier.columns if c != "import_attempts"]] = None
     due_rows = [row for row in prepared.leads.index if not accepted[row]]
     rows = [row for row in due_rows if row not in prepared.invalid]
-    plan = RetryPlan(results_path, prepared, earlier, rows, len(due_rows), added)
-    plan.earlier = pd.concat([earlier, attempts.loc[~accepted]]) if len(due_rows) else earlier
-    return plan
+    return RetryPlan(results_path, prepared, earlier, rows, len(due_rows), added)
 
 
 def run_retry(
