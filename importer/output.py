@@ -389,6 +389,8 @@ def _facts(
         ("source_columns", json.dumps(table.source_columns, ensure_ascii=False)),
         ("written_columns", json.dumps(table.columns, ensure_ascii=False)),
         ("result_columns", json.dumps(list(RESULT_COLUMNS))),
+        # What retry compares with to report rows deleted by hand.
+        ("record_ids", json.dumps(table.series[table.columns.index("import_record_id")].tolist())),
     ]
 
 

@@ -14,7 +14,14 @@ import pandas as pd
 
 from importer import appointment, survey
 from importer.columns import apply_mapping
-from importer.errors import ApiDownError, ApiKeyError, ImporterError, OutputError, UsageError
+from importer.errors import (
+    ApiDownError,
+    ApiKeyError,
+    BadInputError,
+    ImporterError,
+    OutputError,
+    UsageError,
+)
 from importer.journal import Journal, JournalEntry
 from importer.mapping import ColumnMapping, load_mapping
 from importer.models import ACCEPTED, RESULT_COLUMNS, Problem, RowStatus
@@ -380,8 +387,20 @@ def check_out(out: Path, source: Path | None, rows: int) -> None:
 
 
 def open_journal(prepared: PreparedRows, out: Path, fresh: bool) -> Journal:
-    """The send journal beside OUT; refuses one made for another source or mapping."""
-    return Journal.open(journal_path(out), run_identity(prepared), fresh=fresh)
+    """The send journal beside OUT; refuses one made for another source or mapping.
+
+    Also refuses an OUT that `retry` has updated since (its journal is beside OUT): a
+    send would resend what retry accepted and write older statuses over the new ones.
+    """
+    if retry_journal_path(out).exists() and not fresh:
+        raise BadInputError(
+            f"{out}: retry has updated this results file since it was sent",
+            hint=f"run `enerflo-import retry {out}` for the rows still due, "
+            "or use --fresh to start over, or -o for another output",
+        )
+    journal = Journal.open(journal_path(out), run_identity(prepared), fresh=fresh)
+    retry_journal_path(out).unlink(missing_ok=True)  # --fresh: the send starts over
+    return journal
 
 
 def default_out(source: Path) -> Path:
@@ -390,6 +409,10 @@ def default_out(source: Path) -> Path:
 
 def journal_path(out: Path) -> Path:
     return out.with_name(out.name + ".journal")
+
+
+def retry_journal_path(out: Path) -> Path:
+    return out.with_name(out.name + ".retry-journal")
 
 
 def _date_format(mapping: ColumnMapping) -> str | None:

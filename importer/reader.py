@@ -30,6 +30,7 @@ SUPPORTED_HINT = "supported files: .csv, .tsv, .xlsx, .xlsm, .xls, .ods"
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode Text" export
 DELIMITERS = (",", ";", "\t")
 # Bytes that do not occur in text files (tab, LF, FF and CR do).
 CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13)) + b"\x7f"
@@ -119,6 +120,8 @@ def _sniff(data: bytes) -> str:
         return "zip"
     if head.startswith(OLE_MAGIC):
         return "ole"
+    if head.startswith(UTF16_BOMS):
+        return "text"
     controls = len(head) - len(head.translate(None, CONTROL_BYTES))
     # Random bytes are ~11% control bytes; text has a stray one at most.
     if b"\x00" in head or (controls >= 4 and controls * 20 > len(head)):
@@ -199,9 +202,11 @@ def _decodes(data: bytes, encoding: str, block: int = 1 << 20) -> bool:
 
 
 def _detect_encoding(path: Path, data: bytes) -> str:
-    """BOM -> utf-8-sig, valid UTF-8 -> utf-8, else cp1252 if it decodes."""
+    """UTF-8 BOM -> utf-8-sig, UTF-16 BOM -> utf-16, valid UTF-8 -> utf-8, else cp1252."""
     if data.startswith(UTF8_BOM):
         candidates: tuple[str, ...] = ("utf-8-sig",)
+    elif data.startswith(UTF16_BOMS):
+        candidates = ("utf-16",)
     else:
         candidates = ("utf-8", "cp1252")
     for encoding in candidates:
@@ -215,14 +220,11 @@ def _detect_encoding(path: Path, data: bytes) -> str:
 
 def _sniff_delimiter(data: bytes, encoding: str, header_row: int) -> str:
     """The most frequent of comma, semicolon and tab on the header line (comma if none)."""
-    start = 0
-    for _ in range(header_row - 1):
-        newline = data.find(b"\n", start)
-        if newline < 0:
-            return ","
-        start = newline + 1
-    end = data.find(b"\n", start)
-    line = data[start : end if end >= 0 else len(data)].decode(encoding, errors="replace")
+    # Decode a head of the file first: in UTF-16 a newline is two bytes.
+    lines = data[: 1 << 16].decode(encoding, errors="replace").split("\n")
+    if len(lines) < header_row:
+        return ","
+    line = lines[header_row - 1]
     counts = [line.count(d) for d in DELIMITERS]
     return DELIMITERS[counts.index(max(counts))] if max(counts) else ","
 

@@ -85,7 +85,7 @@ def run_retry(
         **pipeline.run_identity(plan.prepared),
         "results_sha256": _sha256(plan.path),
     }
-    path = out.with_name(out.name + ".retry-journal")
+    path = pipeline.retry_journal_path(out)
     try:
         journal = Journal.open(path, identity, fresh=fresh)
     except BadInputError:

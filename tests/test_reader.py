@@ -78,7 +78,7 @@ def test_sha256_is_of_the_file_bytes(tmp_path: Path) -> None:
     assert read_sheet(path).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_csv_encoding_and_delimiter_are_detected(
     tmp_path: Path, encoding: str, delimiter: str

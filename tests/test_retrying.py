@@ -249,3 +249,15 @@ def test_a_duplicate_moved_above_its_sent_twin_is_still_not_sent(tmp_path: Path)
     assert not new_posts
     dup = [r for r in sheet_rows(out) if r["Email"] == "second@example.com"][0]
     assert dup["import_status"] == "invalid" and "already sent" in dup["import_message"]
+
+
+def test_send_refuses_an_out_that_retry_has_updated(tmp_path: Path) -> None:
+    with running_sandbox(port=0, rate_limit=0) as box:
+        out = first_send(tmp_path, box)
+        assert invoke("retry", str(out), "--base-url", box.base_url).exit_code == 4
+        count = len(box.requests())
+        again = invoke("send", str(tmp_path / "leads.csv"), "-m", str(tmp_path / "m.yaml"),
+                       "-o", str(out), "--base-url", box.base_url)
+        assert len(box.requests()) == count
+    assert again.exit_code == 3
+    assert "retry has updated this results file" in again.stderr and "--fresh" in again.stderr
