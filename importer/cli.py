@@ -280,6 +280,13 @@ def retry(out: Output, results_path: Path, **opts: Any) -> int:
         f"{plan.due} rows not accepted yet; {len(plan.rows)} pass validation and will be sent"
         + (f"; {len(plan.added)} rows added by hand are not sent" if plan.added else "")
     )
+    if plan.deleted:
+        shown = ", ".join(plan.deleted[:10]) + (", ..." if len(plan.deleted) > 10 else "")
+        click.echo(
+            f"warning: {len(plan.deleted)} rows were deleted from {results_path} since it was "
+            f"written ({shown}); they are not in the new results",
+            err=True,
+        )
     with _sending(out, opts, len(plan.rows)) as (sender, on_progress, should_stop):
         report = retrying.run_retry(
             plan,

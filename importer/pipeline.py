@@ -305,6 +305,7 @@ def send_prepared(
     command: str = "send",
     earlier: pd.DataFrame | None = None,
     rows: list[int] | None = None,
+    notes: dict[str, str] | None = None,
 ) -> RunReport:
     """Send, then write OUT whatever happened (finished, key refused, API down, Ctrl-C).
 
@@ -335,7 +336,7 @@ def send_prepared(
         endpoint=sender.endpoint,
         started_at=started_at,
         finished_at=utc_now(),
-        extra={"stopped": stopped or "", "journal": str(journal.path)},
+        extra={"stopped": stopped or "", "journal": str(journal.path), **(notes or {})},
     )
     report = finish(prepared, results, out, summary)
     report.stopped = stopped

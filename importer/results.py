@@ -100,18 +100,35 @@ def _read_xlsx_results(path: Path) -> ResultsWorkbook:
             hint=f'rename the sheet back to "{name}"',
         )
     sheet = read_sheet(path, sheet=name)
-    written = json.loads(facts["written_columns"])
+    written, source = _column_lists(path, facts)
     where = f'{path}: sheet "{name}"'
     _require_columns(where, sheet.columns, written, "source")
-    source = json.loads(facts["source_columns"])
     frame = sheet.frame[written[: len(source)]].set_axis(source, axis=1)
     results = sheet.frame[list(RESULT_COLUMNS)]
     mapping_text = facts.pop("mapping_text", "")
     return ResultsWorkbook(path, frame, results, facts, mapping_text, name)
 
 
+def _column_lists(path: Path, facts: dict[str, str]) -> tuple[list[str], list[str]]:
+    """The written and source column lists the hidden sheet recorded; ResultsError if damaged."""
+    try:
+        written, source = json.loads(facts["written_columns"]), json.loads(facts["source_columns"])
+    except (KeyError, ValueError) as exc:
+        raise ResultsError(
+            f"{path}: the hidden {META_SHEET} sheet is damaged (its column lists cannot be read)",
+            hint="use the results file as enerflo-import wrote it, or run send again",
+        ) from exc
+    if not (isinstance(written, list) and isinstance(source, list)):
+        raise ResultsError(f"{path}: the hidden {META_SHEET} sheet is damaged (column lists)")
+    return [str(c) for c in written], [str(c) for c in source]
+
+
 def _read_meta(path: Path) -> dict[str, str]:
     meta = read_sheet(path, sheet=META_SHEET).frame
+    if not {"key", "value"} <= set(meta.columns):
+        raise ResultsError(
+            f"{path}: the hidden {META_SHEET} sheet is damaged (no key/value header)"
+        )
     facts: dict[str, str] = {}
     for key, value in zip(meta["key"], meta["value"], strict=True):
         facts[key] = facts.get(key, "") + value

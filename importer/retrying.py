@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,10 +12,11 @@ from pathlib import Path
 import pandas as pd
 
 from importer import pipeline
-from importer.errors import BadInputError
+from importer.errors import BadInputError, ResultsError
 from importer.journal import Journal
 from importer.mapping import ColumnMapping, load_mapping, parse_mapping
 from importer.models import ACCEPTED, Problem
+from importer.output import META_SHEET
 from importer.reader import SourceSheet
 from importer.results import ResultsWorkbook, read_results
 from importer.sender import LeadSender
@@ -31,6 +34,7 @@ class RetryPlan:
     rows: list[int]  # rows to send: due and now valid
     due: int  # rows not yet accepted (valid or not)
     added: list[int]  # rows with no import status: typed in by the user, never sent
+    deleted: list[str]  # record ids of rows the user deleted since the file was written
 
 
 def plan_retry(
@@ -54,7 +58,7 @@ def plan_retry(
         mapping,
         sheet=sheet,
         files_dir=files_dir or _source_folder(workbook, results_path),
-        record_ids=workbook.results["import_record_id"].astype(str),
+        record_ids=_kept_ids(workbook, mapping, status),
     )
     _mark_added(prepared, added)
     _mark_taken_ids(prepared, accepted)
@@ -64,7 +68,8 @@ def plan_retry(
     earlier.loc[~accepted, [c for c in earlier.columns if c != "import_attempts"]] = None
     due_rows = [row for row in prepared.leads.index if not accepted[row]]
     rows = [row for row in due_rows if row not in prepared.invalid]
-    return RetryPlan(results_path, prepared, earlier, rows, len(due_rows), added)
+    deleted = _deleted_ids(workbook)
+    return RetryPlan(results_path, prepared, earlier, rows, len(due_rows), added, deleted)
 
 
 def run_retry(
@@ -90,6 +95,9 @@ def run_retry(
         journal = Journal.open(path, identity, fresh=fresh)
     except BadInputError:
         journal = Journal.open(path, identity, fresh=True)
+    notes = {}
+    if plan.deleted:
+        notes["rows deleted by hand"] = f"{len(plan.deleted)}: {', '.join(plan.deleted[:20])}"
     return pipeline.send_prepared(
         plan.prepared,
         sender,
@@ -101,7 +109,37 @@ def run_retry(
         command="retry",
         earlier=plan.earlier,
         rows=plan.rows,
+        notes=notes,
     )
+
+
+def _deleted_ids(workbook: ResultsWorkbook) -> list[str]:
+    """Ids the file was written with that are no longer in it (rows deleted by hand)."""
+    try:
+        written = json.loads(workbook.facts.get("record_ids", "null"))
+    except ValueError as exc:
+        raise ResultsError(
+            f"{workbook.path}: the hidden {META_SHEET} sheet is damaged (record_ids)",
+            hint="use the results file as enerflo-import wrote it",
+        ) from exc
+    if not isinstance(written, list):  # a CSV results file does not carry them
+        return []
+    present = Counter(workbook.results["import_record_id"].astype(str))
+    gone = Counter(str(rid) for rid in written) - present
+    return [rid if rid else "(no id)" for rid in gone.elements()]
+
+
+def _kept_ids(workbook: ResultsWorkbook, mapping: ColumnMapping, status: pd.Series) -> pd.Series:
+    """The recorded record ids that win over the cells as the user left them.
+
+    A `hash` id is kept for every row, so it never changes when the user fixes an email. An
+    id read from a column is the user's to fix, except on `failed` rows: their lead may
+    exist under the recorded id (an answer lost on the way), so they must keep it.
+    """
+    recorded = workbook.results["import_record_id"].astype(str)
+    if mapping.lead["integration_record_id"].hash:
+        return recorded
+    return recorded[status == "failed"]
 
 
 def _mapping_of(

@@ -261,3 +261,50 @@ def test_send_refuses_an_out_that_retry_has_updated(tmp_path: Path) -> None:
         assert len(box.requests()) == count
     assert again.exit_code == 3
     assert "retry has updated this results file" in again.stderr and "--fresh" in again.stderr
+
+
+def test_a_lead_id_fixed_in_place_is_the_one_sent(tmp_path: Path) -> None:
+    rows = [lead_row(1), lead_row(1, Email="twin@example.com")]  # same id twice: 2nd invalid
+    source = write_leads_csv(tmp_path / "leads.csv", rows)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING)
+    out = tmp_path / "out.xlsx"
+    with running_sandbox(port=0, rate_limit=0) as box:
+        invoke("send", str(source), "-m", str(mapping), "-o", str(out), "--base-url", box.base_url)
+        book = openpyxl.load_workbook(out)
+        book.worksheets[0].cell(3, 1).value = "L0001-B"
+        book.save(out)
+        result = invoke("retry", str(out), "--base-url", box.base_url)
+        ids = sorted(lead["integration_record_id"] for lead in box.leads())
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert ids == ["L0001", "L0001-B"]
+    fixed = sheet_rows(out)[1]
+    assert (fixed["import_status"], fixed["import_record_id"]) == ("created", "L0001-B")
+
+
+def test_rows_deleted_by_hand_are_reported(tmp_path: Path) -> None:
+    with running_sandbox(port=0, rate_limit=0) as box:
+        out = first_send(tmp_path, box)
+        book = openpyxl.load_workbook(out)
+        book.worksheets[0].delete_rows(3, 2)  # L0002 and L0003
+        book.save(out)
+        result = invoke("retry", str(out), "--base-url", box.base_url)
+    assert "2 rows were deleted" in result.stderr and "L0002, L0003" in result.stderr
+    summary = openpyxl.load_workbook(out, read_only=True)["Summary"]
+    facts = {row[0]: row[1] for row in summary.iter_rows(values_only=True) if row and row[0]}
+    assert facts["rows deleted by hand"] == "2: L0002, L0003"
+
+
+def test_a_damaged_hidden_sheet_is_refused_clearly(tmp_path: Path) -> None:
+    with running_sandbox(port=0, rate_limit=0) as box:
+        out = first_send(tmp_path, box)
+        book = openpyxl.load_workbook(out)
+        meta = book["_enerflo_import"]
+        for row in meta.iter_rows(min_row=2):
+            if row[0].value == "written_columns":
+                row[1].value = "["
+        book.save(out)
+        result = invoke("retry", str(out), "--base-url", box.base_url)
+    assert result.exit_code == 3
+    assert "hidden _enerflo_import sheet is damaged" in result.stderr
+    assert "Traceback" not in result.stderr
