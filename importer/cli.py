@@ -476,8 +476,13 @@ def _sender(opts: dict[str, Any], notice: WaitNotice) -> Iterator[LeadSender]:
         sender.close()
 
 
+def _interactive() -> bool:
+    """Someone at a terminal who can answer a question (not a script or a pipe)."""
+    return sys.stdin.isatty()
+
+
 def _confirm(out: Output, opts: dict[str, Any], rows: int, endpoint: str) -> None:
-    if opts["sandbox"] or opts["yes"] or rows <= CONFIRM_ABOVE_ROWS or not sys.stdin.isatty():
+    if opts["sandbox"] or opts["yes"] or rows <= CONFIRM_ABOVE_ROWS or not _interactive():
         return
     rate = opts["rate_limit"] or 0
     minutes = f"about {math.ceil(rows / rate)} min" if rate else "as fast as the API answers"

@@ -318,3 +318,35 @@ def test_an_unusable_out_is_refused_before_anything_is_sent(
     assert result.exit_code == code
     assert words in result.stderr
     assert sandbox.requests() == []
+
+
+@pytest.mark.parametrize("answer, code", [("n\n", 2), ("y\n", 0)])
+def test_a_large_send_asks_first_at_a_terminal(
+    tmp_path: Path, mapping_path: Path, sandbox, monkeypatch, answer: str, code: int
+) -> None:
+    import importer.cli
+
+    monkeypatch.setattr(importer.cli, "_interactive", lambda: True)
+    source = write_leads_csv(tmp_path / "big.csv", [lead_row(i) for i in range(120)])
+    runner = CliRunner(env={"ENERFLO_API_KEY": SAMPLE_KEY})
+    result = runner.invoke(
+        main,
+        [
+            "send",
+            str(source),
+            "-m",
+            str(mapping_path),
+            "-o",
+            str(tmp_path / "o.xlsx"),
+            "--base-url",
+            sandbox.base_url,
+            "--rate-limit",
+            "0",
+        ],
+        input=answer,
+    )
+    assert "send up to 120 rows" in result.output
+    assert result.exit_code == code, result.stderr
+    assert len(sandbox.requests()) == (0 if answer == "n\n" else 120)
+    if answer == "n\n":
+        assert "cancelled; nothing was sent" in result.stderr
