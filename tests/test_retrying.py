@@ -256,8 +256,16 @@ def test_send_refuses_an_out_that_retry_has_updated(tmp_path: Path) -> None:
         out = first_send(tmp_path, box)
         assert invoke("retry", str(out), "--base-url", box.base_url).exit_code == 4
         count = len(box.requests())
-        again = invoke("send", str(tmp_path / "leads.csv"), "-m", str(tmp_path / "m.yaml"),
-                       "-o", str(out), "--base-url", box.base_url)
+        again = invoke(
+            "send",
+            str(tmp_path / "leads.csv"),
+            "-m",
+            str(tmp_path / "m.yaml"),
+            "-o",
+            str(out),
+            "--base-url",
+            box.base_url,
+        )
         assert len(box.requests()) == count
     assert again.exit_code == 3
     assert "retry has updated this results file" in again.stderr and "--fresh" in again.stderr
