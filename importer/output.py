@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
@@ -123,6 +124,9 @@ class _ResultsTable:
 def _text_series(column: pd.Series) -> pd.Series:
     if isinstance(column.dtype, pd.StringDtype) and not column.hasnans:
         return column
+    if pd.api.types.infer_dtype(column, skipna=False) == "string":
+        # All str already (the results columns): a C-speed check, not a loop over cells.
+        return pd.Series(column.to_numpy(dtype=object), index=column.index, dtype=str)
     text = ["" if v is None or v != v else str(v) for v in column.tolist()]
     return pd.Series(text, index=column.index, dtype=str)
 
@@ -187,11 +191,16 @@ def _prefix_where(column: pd.Series, starts: tuple[str, ...], add: bool) -> pd.S
 
 def _write_csv(tmp: Path, table: _ResultsTable) -> None:
     names = [_neutral_text(c) for c in table.columns]
-    frame = pd.DataFrame(
-        {j: neutralize(column) for j, column in enumerate(table.series)}, copy=False
-    ).set_axis(names, axis=1)
-    # utf-8-sig: Excel reads a BOM-less UTF-8 CSV as Windows-1252 and mangles accents.
-    frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    columns = [neutralize(column).tolist() for column in table.series]
+    # csv.writer over the column lists writes the bytes DataFrame.to_csv wrote, about a
+    # third faster for 1M rows. The BOM is written by hand: Excel reads a BOM-less UTF-8
+    # CSV as Windows-1252 and mangles accents, and "utf-8-sig" as the file's encoding
+    # costs a Python-level encode call per row.
+    with tmp.open("w", encoding="utf-8", newline="", buffering=1 << 20) as handle:
+        handle.write("\ufeff")
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(names)
+        writer.writerows(zip(*columns, strict=True))
 
 
 def _neutral_text(text: str) -> str:
