@@ -1,13 +1,15 @@
-"""Vectorised repairs and format tests for lead field values; no row loops, no messages here.
+"""Vectorised repairs and format tests for lead field values; no messages here.
 
-Every function takes a Series of stripped text ("" = empty) and works column-wide with pandas
-string methods. A normalizer returns the repaired values plus, per warning code, the row
-labels it repaired that way; values it cannot repair are returned as given, for the format
-tests (the `is_*` functions, which pandera runs) to reject.
+Every function takes a Series of stripped text ("" = empty) and works column-wide: pandas
+string methods, or one plain str method per cell where pandas' own per-cell overhead is
+most of the cost on a big sheet. A normalizer returns the repaired values plus, per warning
+code, the row labels it repaired that way; values it cannot repair are returned as given,
+for the format tests (the `is_*` functions, which pandera runs) to reject.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +40,8 @@ _EMAIL = (
 _NUMBER = r"[0-9]+\.0*|[0-9](?:\.[0-9]+)?[eE]\+?[0-9]{1,2}"
 # Separators people type inside phone numbers.
 _PHONE_PUNCTUATION = r"[\s().\-/+]"
+_PHONE_PUNCTUATION_RE = re.compile(_PHONE_PUNCTUATION)
+_PHONE_DELETE = bytes(c for c in range(128) if _PHONE_PUNCTUATION_RE.fullmatch(chr(c)))
 
 
 @dataclass
@@ -49,8 +53,11 @@ class Normalized:
 
 
 def strip(values: pd.Series) -> pd.Series:
-    """Surrounding whitespace removed (including non-breaking spaces)."""
-    return values.str.strip()
+    """Surrounding whitespace removed (including non-breaking spaces); no missing values."""
+    # str.strip over a list: about four times quicker than .str.strip on 1M python-backed
+    # strings, which calls a lambda per cell and checks each for NaN.
+    stripped = np.array([v.strip() for v in values.tolist()], dtype=object)
+    return pd.Series(stripped, index=values.index, dtype=values.dtype)
 
 
 def unchanged(values: pd.Series) -> Normalized:
@@ -153,13 +160,41 @@ def normalize_mobile(values: pd.Series) -> Normalized:
     if not repair.any():
         return Normalized(out)
     sub = values[repair]
-    number = sub.str.fullmatch(_NUMBER)
-    digits = sub.str.replace(_PHONE_PUNCTUATION, "", regex=True)
+    number = _numbers(sub)
+    digits = _without_punctuation(sub)
     digits[number] = _integer_text(sub[number])
-    digits = digits.where(~((digits.str.len() == 11) & digits.str.startswith("1")), digits.str[1:])
-    good = _digits(digits) & (digits.str.len() == 10)
+    lengths = digits.str.len()
+    leading = (lengths == 11) & digits.str.startswith("1")
+    if leading.any():
+        digits[leading] = digits[leading].str.slice(1)
+        lengths[leading] = 10
+    good = (lengths == 10) & _digits(digits)
     out.loc[sub.index[good.to_numpy()]] = digits[good]
     return _with_warnings(out, mobile_recovered_from_number=number & good)
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    """True where a cell is a number as Excel or pandas left it (`_NUMBER`)."""
+    # Every such number has a "." or an exponent: the regex runs on those cells alone.
+    cells = values.tolist()
+    maybe = np.array([("." in v) or ("e" in v) or ("E" in v) for v in cells], dtype=bool)
+    number = np.zeros(len(cells), dtype=bool)
+    if maybe.any():
+        number[maybe] = values[maybe].str.fullmatch(_NUMBER).to_numpy(dtype=bool)
+    return pd.Series(number, index=values.index)
+
+
+def _without_punctuation(values: pd.Series) -> pd.Series:
+    """The cells with `_PHONE_PUNCTUATION` removed."""
+    cells = values.tolist()
+    bulk = "\x00".join(cells)
+    # ASCII cells (nearly all): one bytes.translate over the joined column, not a regex per
+    # cell (ten times quicker on 1M phones). Both paths remove the same characters.
+    if bulk.isascii() and bulk.count("\x00") == len(cells) - 1:
+        kept = bulk.encode("ascii").translate(None, _PHONE_DELETE).decode("ascii").split("\x00")
+    else:
+        kept = [_PHONE_PUNCTUATION_RE.sub("", v) for v in cells]
+    return pd.Series(kept, index=values.index, dtype=values.dtype)
 
 
 def _integer_text(values: pd.Series) -> pd.Series:
