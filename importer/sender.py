@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import json
+import os
 import random
 import re
 import time
@@ -15,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies, get_netrc_auth
 
 from importer import __version__
 from importer.answers import api_message, error_text, is_success, lead_id_of, rejection_text
@@ -121,7 +123,7 @@ class LeadSender:
         self._rng = rng
         self._pacer = pacer or Pacer(config.rate_limit, clock=clock, sleep=sleep, on_wait=on_wait)
         self._timeout = (config.connect_timeout, config.read_timeout)
-        self._session = _new_session(config.api_key)
+        self._session = _new_session(config.api_key, self._endpoint)
         self.consecutive_failures = 0
 
     @property
@@ -284,7 +286,7 @@ def _check_config(config: SenderConfig) -> None:
         raise UsageError(f'partner name "{config.partner}" must be one path segment')
 
 
-def _new_session(api_key: str) -> requests.Session:
+def _new_session(api_key: str, endpoint: str) -> requests.Session:
     session = requests.Session()
     session.headers.update(
         {"api-key": api_key, "Content-Type": "application/json", "User-Agent": USER_AGENT}
@@ -293,7 +295,15 @@ def _new_session(api_key: str) -> requests.Session:
     adapter = HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=1)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    session.trust_env = True  # honour HTTPS_PROXY / REQUESTS_CA_BUNDLE like other tools
+    # Honour HTTPS_PROXY / NO_PROXY, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE and ~/.netrc like
+    # other tools, as trust_env does, but read them once for the one URL we post to:
+    # trust_env reads them again for every request, about 0.1 ms of a 1 ms loopback POST.
+    session.proxies = get_environ_proxies(endpoint)
+    session.verify = (
+        os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    )
+    session.auth = get_netrc_auth(endpoint)
+    session.trust_env = False
     return session
 
 
