@@ -279,7 +279,7 @@ def _bench_send_pipeline(n: int) -> None:
     """Marginal per-row cost of the whole send loop (payload, POST, journal fsync) vs bare."""
 
     from importer import pipeline
-    from importer.mapping import load_mapping
+    from importer.mapping_file import load_mapping
     from importer.payload import PayloadBuilder
     from importer.sandbox import running_sandbox
     from importer.sender import LeadSender, SenderConfig

@@ -23,7 +23,8 @@ from importer.errors import (
     UsageError,
 )
 from importer.journal import Journal, JournalEntry
-from importer.mapping import ColumnMapping, load_mapping
+from importer.mapping import ColumnMapping
+from importer.mapping_file import load_mapping
 from importer.models import ACCEPTED, RESULT_COLUMNS, Problem, RowStatus
 from importer.output import ResultsSummary, write_results
 from importer.payload import PayloadBuilder

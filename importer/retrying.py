@@ -14,7 +14,8 @@ import pandas as pd
 from importer import pipeline
 from importer.errors import BadInputError, ResultsError
 from importer.journal import Journal
-from importer.mapping import ColumnMapping, load_mapping, parse_mapping
+from importer.mapping import ColumnMapping
+from importer.mapping_file import load_mapping, parse_mapping
 from importer.models import ACCEPTED, Problem
 from importer.output import META_SHEET
 from importer.reader import SourceSheet

@@ -11,13 +11,8 @@ import pytest
 
 from importer.columns import apply_mapping
 from importer.errors import MappingError
-from importer.mapping import (
-    ColumnMapping,
-    FieldSource,
-    check_columns,
-    load_mapping,
-    parse_mapping,
-)
+from importer.mapping import ColumnMapping, FieldSource, check_columns
+from importer.mapping_file import load_mapping, parse_mapping
 
 ORIGIN = "mappings/x.yaml"
 FULL = """\

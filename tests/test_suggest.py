@@ -11,7 +11,8 @@ import pytest
 
 from importer.columns import apply_mapping
 from importer.errors import MappingError
-from importer.mapping import ColumnMapping, FieldSource, check_columns, parse_mapping
+from importer.mapping import ColumnMapping, FieldSource, check_columns
+from importer.mapping_file import parse_mapping
 from importer.suggest import suggest_mapping, write_suggestion
 
 

@@ -341,7 +341,8 @@ def test_sandbox_stores_an_appointment_and_a_photo_sent_by_the_importer(photos):
 
 def test_the_example_mapping_carries_appointment_and_photo_into_the_payload(photos):
     from importer.columns import apply_mapping
-    from importer.mapping import check_columns, load_mapping
+    from importer.mapping import check_columns
+    from importer.mapping_file import load_mapping
 
     mapping = load_mapping(Path(__file__).parents[1] / "mappings" / "appointments.yaml")
     header = ["Lead ID", "First Name", "Last Name", "Email", "Phone", "Street", "City"]
