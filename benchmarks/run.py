@@ -1,7 +1,8 @@
 """`make bench`: each figure is a ratio to a baseline measured in the same run, never a timed test.
 
 Usage: python benchmarks/run.py [--quick] [--only NAME ...]
-  dry_xlsx   dry run of a 100,000-row xlsx vs calamine read + xlsxwriter write of the same cells
+  dry_xlsx   dry run of a 100,000-row xlsx vs calamine read + a write of the same cells
+             (+8 status columns) with XlsxWriter, and with openpyxl write-only (issue 7's floor)
   dry_csv    dry run of a 1,000,000-row csv vs pandas read_csv + to_csv (time and peak memory)
   send       per-row cost of `send` vs a bare requests.Session loop, same payloads, same sandbox
   pacing     achieved rate as a share of --rate-limit, and the number of 429s
@@ -213,8 +214,24 @@ for r, values in enumerate(rows):
 book.close()
 """
         floor, _ = timed_child(floor_code)
+        # Issue 7's own floor: the same cells written with openpyxl's write-only mode.
+        openpyxl_code = f"""
+from python_calamine import CalamineWorkbook
+from openpyxl import Workbook
+rows = CalamineWorkbook.from_path({str(src)!r}).get_sheet_by_index(0).to_python()
+book = Workbook(write_only=True)
+sheet = book.create_sheet('Leads')
+extra = ['valid', '', '', 'L', '', '', '', '']
+for values in rows:
+    sheet.append([str(v) for v in values] + extra)
+book.save({tmp + "/floor_openpyxl.xlsx"!r})
+"""
+        openpyxl_floor, _ = timed_child(openpyxl_code)
         run, _ = timed_child(validate_code(src, mapping, Path(tmp) / "out.xlsx"))
-    report(f"validate {n:,}-row xlsx -> xlsx", run, floor, 1.5)
+    report(f"validate {n:,}-row xlsx -> xlsx (floor: XlsxWriter)", run, floor, 1.5)
+    report(
+        f"validate {n:,}-row xlsx -> xlsx (floor: openpyxl write-only)", run, openpyxl_floor, 1.5
+    )
 
 
 def bench_dry_csv() -> None:

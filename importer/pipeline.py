@@ -46,9 +46,7 @@ class PreparedRows:
     sheet: SourceSheet
     mapping: ColumnMapping
     leads: pd.DataFrame  # normalized lead fields, indexed by spreadsheet row
-    problems: list[Problem]
-    invalid: set[int]
-    record_ids: pd.Series  # the integration_record_id each row sends (or would send)
+    problems: list[Problem]  # errors make a row invalid; add to it, never replace it
     files_dir: Path
     file_columns: set[str] = field(default_factory=set)
 
@@ -57,8 +55,19 @@ class PreparedRows:
         return bool(self.mapping.survey_files)
 
     @property
+    def record_ids(self) -> pd.Series:
+        """The integration_record_id each row sends (or would send)."""
+        return self.leads["integration_record_id"]
+
+    @property
+    def invalid(self) -> set[int]:
+        """Rows with at least one error: derived from `problems`, so it cannot drift."""
+        return {p.row for p in self.problems if p.is_error}
+
+    @property
     def valid_rows(self) -> list[int]:
-        return [row for row in self.leads.index if row not in self.invalid]
+        invalid = self.invalid
+        return [row for row in self.leads.index if row not in invalid]
 
 
 @dataclass
@@ -108,15 +117,11 @@ def prepare(
     base_dir = files_dir or source.parent
     file_columns = _file_columns(mapping)
     file_problems = survey.check_survey_files(leads, base_dir, file_columns)
-    problems = [*result.problems, *apt_problems, *file_problems]
-    invalid = {p.row for p in problems if p.is_error}
     return PreparedRows(
         sheet=sheet,
         mapping=mapping,
         leads=leads,
-        problems=problems,
-        invalid=invalid,
-        record_ids=leads["integration_record_id"],
+        problems=[*result.problems, *apt_problems, *file_problems],
         files_dir=base_dir,
         file_columns=file_columns,
     )
@@ -162,11 +167,11 @@ def apply_journal(
     Attempts add to those `earlier` recorded for the row (a retry after a send).
     """
     for row, entry in entries.items():
+        if row not in results.index or results.at[row, "import_status"] == str(RowStatus.INVALID):
+            continue
         before = 0
         if earlier is not None and row in earlier.index:
             before = _count(earlier.at[row, "import_attempts"])
-        if row not in results.index or results.at[row, "import_status"] == str(RowStatus.INVALID):
-            continue
         results.loc[row, ["import_status", "import_message", "import_lead_id"]] = [
             str(entry.status),
             entry.message if entry.status not in ACCEPTED else _accepted_message(entry),

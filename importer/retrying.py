@@ -68,7 +68,8 @@ def plan_retry(
     earlier = workbook.results.astype(object)
     earlier.loc[~accepted, [c for c in earlier.columns if c != "import_attempts"]] = None
     due_rows = [row for row in prepared.leads.index if not accepted[row]]
-    rows = [row for row in due_rows if row not in prepared.invalid]
+    invalid = prepared.invalid
+    rows = [row for row in due_rows if row not in invalid]
     deleted = _deleted_ids(workbook)
     return RetryPlan(results_path, prepared, earlier, rows, len(due_rows), added, deleted)
 
@@ -190,7 +191,6 @@ def _mark_taken_ids(prepared: pipeline.PreparedRows, accepted: pd.Series) -> Non
                     "sent; only that row is sent",
                 )
             )
-            prepared.invalid.add(row)
 
 
 def _mark_added(prepared: pipeline.PreparedRows, added: list[int]) -> None:
@@ -204,7 +204,6 @@ def _mark_added(prepared: pipeline.PreparedRows, added: list[int]) -> None:
                 "and send it, retry only re-runs rows this tool wrote",
             )
         )
-        prepared.invalid.add(row)
 
 
 def _sha256(path: Path) -> str:
