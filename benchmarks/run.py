@@ -271,7 +271,7 @@ def _payloads(n: int) -> list[dict]:
 def bench_send() -> None:
 
     from importer.sandbox import running_sandbox
-    from importer.sender import LeadSender, SenderConfig
+    from importer.sending.sender import LeadSender, SenderConfig
 
     n = 2000 // SCALE
     payloads = _payloads(n)
@@ -295,11 +295,11 @@ def bench_send() -> None:
 def _bench_send_pipeline(n: int) -> None:
     """Marginal per-row cost of the whole send loop (payload, POST, journal fsync) vs bare."""
 
-    from importer import pipeline
-    from importer.mapping_file import load_mapping
-    from importer.payload import PayloadBuilder
+    from importer.mapping.load import load_mapping
+    from importer.run import pipeline
     from importer.sandbox import running_sandbox
-    from importer.sender import LeadSender, SenderConfig
+    from importer.sending.payload import PayloadBuilder
+    from importer.sending.sender import LeadSender, SenderConfig
 
     src = csv_file(n)
     prepared = pipeline.prepare(src, load_mapping(MAPPING))
@@ -331,7 +331,7 @@ def _bench_send_pipeline(n: int) -> None:
 
 def bench_pacing() -> None:
     from importer.sandbox import running_sandbox
-    from importer.sender import LeadSender, SenderConfig
+    from importer.sending.sender import LeadSender, SenderConfig
 
     limit = 600
     seconds = 20 if SCALE == 1 else 6

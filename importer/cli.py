@@ -21,8 +21,8 @@ from importer.errors import ImporterError, RunError, UsageError
 from importer.models import ExitCode
 
 if TYPE_CHECKING:
-    from importer.pipeline import RunReport
-    from importer.sender import LeadSender, SendOutcome
+    from importer.run.pipeline import RunReport
+    from importer.sending.sender import LeadSender, SendOutcome
 
 PROG = "enerflo-import"
 DEFAULT_BASE_URL = "https://enerflo.io"
@@ -190,7 +190,7 @@ def validate(
     files_dir: Path | None = None,
 ) -> int:
     """Dry run: read, map and check every row; write the results file; send nothing."""
-    from importer import pipeline
+    from importer.run import pipeline
 
     started = pipeline.utc_now()
     prepared = pipeline.load_and_prepare(source, mapping_path, sheet, files_dir)
@@ -218,7 +218,7 @@ def send(out: Output, source: Path, mapping_path: Path, **opts: Any) -> int:
     command line. Re-running the same command resumes: rows already created or updated
     are not sent again.
     """
-    from importer import pipeline
+    from importer.run import pipeline
 
     started = pipeline.utc_now()
     prepared = pipeline.load_and_prepare(source, mapping_path, opts["sheet"], opts["files_dir"])
@@ -270,7 +270,7 @@ def retry(out: Output, results_path: Path, **opts: Any) -> int:
     Fix cells in the results workbook itself, save it, and run retry on it: rows already
     created or updated are never sent again; the file is updated in place (or -o).
     """
-    from importer import pipeline, retrying
+    from importer.run import pipeline, retrying
 
     started = pipeline.utc_now()
     plan = retrying.plan_retry(results_path, opts["mapping_path"], opts["files_dir"])
@@ -323,9 +323,9 @@ def suggest_mapping(
     force: bool = False,
 ) -> int:
     """Write a starting mapping from the sheet's headers and contents, for you to review."""
-    from importer.reader import read_sheet
-    from importer.suggest import suggest_mapping as suggest
-    from importer.suggest import write_suggestion
+    from importer.mapping.suggest import suggest_mapping as suggest
+    from importer.mapping.suggest import write_suggestion
+    from importer.reading.sheet import read_sheet
 
     target = out_path
     data = read_sheet(source, sheet, header_row)
@@ -445,7 +445,7 @@ def _sending(
 @contextmanager
 def _sender(opts: dict[str, Any], notice: WaitNotice) -> Iterator[LeadSender]:
     """A LeadSender for --sandbox (embedded server) or the real API (key from the environment)."""
-    from importer.sender import LeadSender, SenderConfig
+    from importer.sending.sender import LeadSender, SenderConfig
 
     if opts["sandbox"] and opts.get("base_url"):
         raise UsageError("--sandbox and --base-url cannot be used together")

@@ -1,8 +1,8 @@
-"""Tests for importer.answers: reading the API's answer bodies."""
+"""Tests for importer.sending.responses: reading the API's answer bodies."""
 
 from __future__ import annotations
 
-from importer.answers import flatten_errors, snippet
+from importer.sending.responses import flatten_errors, snippet
 
 
 def test_flatten_errors_handles_nesting():

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from importer.appointment import normalize_appointments
 from importer.errors import MappingError
-from importer.payload import build_payload
+from importer.sending.payload import build_payload
+from importer.validation.appointment import normalize_appointments
 
 DENVER = "America/Denver"
 

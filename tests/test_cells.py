@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from importer.cells import cell_text
+from importer.reading.cells import cell_text
 
 
 @pytest.mark.parametrize(

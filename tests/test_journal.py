@@ -1,4 +1,4 @@
-"""Tests for importer.journal: durable outcomes, run identity, resuming."""
+"""Tests for importer.sending.journal: durable outcomes, run identity, resuming."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 
 import importer
 from importer.errors import BadInputError, RunError
-from importer.journal import Journal, JournalEntry
 from importer.models import RowStatus
-from importer.sender import SendOutcome
+from importer.sending.journal import Journal, JournalEntry
+from importer.sending.sender import SendOutcome
 
 IDENTITY = {"source_sha256": "aa" * 32, "mapping_sha256": "bb" * 32, "source_path": "leads.xlsx"}
 AT = "2026-03-12T21:59:14Z"
@@ -46,9 +46,9 @@ def test_a_record_is_durable_even_when_the_process_is_killed(path, tmp_path):
         f"""
         import os, signal
         from pathlib import Path
-        from importer.journal import Journal
+        from importer.sending.journal import Journal
         from importer.models import RowStatus
-        from importer.sender import SendOutcome
+        from importer.sending.sender import SendOutcome
         journal = Journal.open(Path({str(path)!r}), {IDENTITY!r}, fresh=False)
         journal.record(5, "r5", SendOutcome(RowStatus.UPDATED, "9", 200, "Lead Updated", 2), "t")
         os.kill(os.getpid(), signal.SIGKILL)

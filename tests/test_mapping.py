@@ -1,4 +1,4 @@
-"""Tests for importer.mapping: parsing every form, every refusal, column checks, applying."""
+"""Tests for importer.mapping.model: parsing every form, every refusal, column checks, applying."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from importer.columns import apply_mapping
 from importer.errors import MappingError
-from importer.mapping import ColumnMapping, FieldSource, check_columns
-from importer.mapping_file import load_mapping, parse_mapping
+from importer.mapping.apply import apply_mapping
+from importer.mapping.load import load_mapping, parse_mapping
+from importer.mapping.model import ColumnMapping, FieldSource, check_columns
 
 ORIGIN = "mappings/x.yaml"
 FULL = """\

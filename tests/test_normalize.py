@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from importer import normalize as nz
-from importer import zipstates
+from importer import usps
+from importer.validation import normalize as nz
 
 
 def column(*values: str) -> pd.Series:
@@ -187,18 +187,18 @@ def test_per_distinct_gives_one_answer_per_row() -> None:
     ],
 )
 def test_zip_prefixes_belong_to_their_states(zip_code: str, states: list[str]) -> None:
-    assert zipstates.states_of_zip(zip_code) == states
+    assert usps.states_of_zip(zip_code) == states
 
 
 def test_every_state_code_has_a_name_and_zip_prefixes() -> None:
-    assert len(zipstates.STATE_CODES) == 59
-    assert set(zipstates.ZIP_PREFIX_RANGES) == set(zipstates.STATE_CODES)
-    for ranges in zipstates.ZIP_PREFIX_RANGES.values():
+    assert len(usps.STATE_CODES) == 59
+    assert set(usps.ZIP_PREFIX_RANGES) == set(usps.STATE_CODES)
+    for ranges in usps.ZIP_PREFIX_RANGES.values():
         assert all(0 <= low <= high <= 999 for low, high in ranges)
 
 
 def test_zip_in_state_is_column_wide() -> None:
     zips = column("84045", "84045", "02134", "ABCDE", "96910", "00123")
     states = column("UT", "CA", "MA", "UT", "MP", "UT")
-    assert zipstates.zip_in_state(zips, states).tolist() == [True, False, True, False, True, False]
-    assert zipstates.zip_prefix_known(zips).tolist() == [True, True, True, False, True, False]
+    assert usps.zip_in_state(zips, states).tolist() == [True, False, True, False, True, False]
+    assert usps.zip_prefix_known(zips).tolist() == [True, True, True, False, True, False]

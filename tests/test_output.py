@@ -11,15 +11,15 @@ import pytest
 
 from importer.errors import OutputError, ResultsError
 from importer.models import RESULT_COLUMNS, Problem
-from importer.output import (
+from importer.reading.sheet import SourceSheet, read_sheet
+from importer.results.read import read_results
+from importer.results.write import (
     MAX_COMMENTS,
     ResultsSummary,
     neutralize,
     unneutralize,
     write_results,
 )
-from importer.reader import SourceSheet, read_sheet
-from importer.results import read_results
 from tests.factories import write_csv, write_xlsx
 
 SOURCE_ROWS = [

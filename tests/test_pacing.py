@@ -1,10 +1,10 @@
-"""Tests for importer.pacing with a fake clock: no real sleeps."""
+"""Tests for importer.sending.pacing with a fake clock: no real sleeps."""
 
 from __future__ import annotations
 
 import pytest
 
-from importer.pacing import Pacer
+from importer.sending.pacing import Pacer
 
 
 class FakeClock:

@@ -1,10 +1,10 @@
-"""Tests for importer.payload: the JSON body built from one normalized row."""
+"""Tests for importer.sending.payload: the JSON body built from one normalized row."""
 
 from __future__ import annotations
 
 import json
 
-from importer.payload import PayloadBuilder, build_payload, to_flag, to_integer
+from importer.sending.payload import PayloadBuilder, build_payload, to_flag, to_integer
 
 
 def test_lead_fields_go_under_lead_and_empty_cells_are_left_out():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from importer.errors import SheetError
-from importer.reader import column_letter, list_sheets, read_sheet
+from importer.reading.sheet import column_letter, list_sheets, read_sheet
 from tests.factories import write_csv, write_ods, write_xls, write_xlsx
 
 ROWS = [

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from importer.models import Problem
-from importer.schema import MESSAGES, ValidationResult, validate_leads
+from importer.validation.leads import MESSAGES, ValidationResult, validate_leads
 
 GOOD = {
     "integration_record_id": "A1",

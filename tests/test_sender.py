@@ -1,4 +1,4 @@
-"""Tests for importer.sender against real servers on loopback (pytest-httpserver, raw sockets)."""
+"""Tests for importer.sending.sender against real servers on loopback (pytest-httpserver, raw sockets)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from werkzeug import Response
 from importer.errors import ApiDownError, ApiKeyError, UsageError
 from importer.models import ACCEPTED, RowStatus
 from importer.sandbox import running_sandbox
-from importer.sender import (
+from importer.sending.sender import (
     USER_AGENT,
     LeadSender,
     SenderConfig,

@@ -1,4 +1,4 @@
-"""Tests for importer.suggest: realistic header sets map right and the YAML validates as is."""
+"""Tests for importer.mapping.suggest: realistic header sets map right and the YAML validates as is."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from importer.columns import apply_mapping
 from importer.errors import MappingError
-from importer.mapping import ColumnMapping, FieldSource, check_columns
-from importer.mapping_file import parse_mapping
-from importer.suggest import suggest_mapping, write_suggestion
+from importer.mapping.apply import apply_mapping
+from importer.mapping.load import parse_mapping
+from importer.mapping.model import ColumnMapping, FieldSource, check_columns
+from importer.mapping.suggest import suggest_mapping, write_suggestion
 
 
 def sheet(columns: list[str], *rows: list[str]) -> pd.DataFrame:

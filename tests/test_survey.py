@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import requests
 
-from importer.appointment import normalize_appointments
-from importer.payload import build_payload
-from importer.survey import (
+from importer.sending.payload import build_payload
+from importer.validation.appointment import normalize_appointments
+from importer.validation.survey import (
     CHUNK_BYTES,
     MAX_BYTES,
     FileCheckError,
@@ -340,9 +340,9 @@ def test_sandbox_stores_an_appointment_and_a_photo_sent_by_the_importer(photos):
 
 
 def test_the_example_mapping_carries_appointment_and_photo_into_the_payload(photos):
-    from importer.columns import apply_mapping
-    from importer.mapping import check_columns
-    from importer.mapping_file import load_mapping
+    from importer.mapping.apply import apply_mapping
+    from importer.mapping.load import load_mapping
+    from importer.mapping.model import check_columns
 
     mapping = load_mapping(Path(__file__).parents[1] / "mappings" / "appointments.yaml")
     header = ["Lead ID", "First Name", "Last Name", "Email", "Phone", "Street", "City"]

@@ -1,5 +1,5 @@
 """HTTP side of the sandbox: routes requests, applies key, rate limit and faults, writes
-answers. The rules live in rules.py, the state in store.py.
+replies. The rules live in rules.py, the state in store.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from importer.sandbox import answers, pages
+from importer.sandbox import pages, replies
 from importer.sandbox.config import SandboxConfig
 from importer.sandbox.faults import FaultPlan
 from importer.sandbox.incoming import LeadRequest, from_json_body, from_query
@@ -66,7 +66,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:  # noqa: N802
         self._read_body()
-        self._send_json(405, answers.error("method not allowed: use GET or POST"))
+        self._send_json(405, replies.error("method not allowed: use GET or POST"))
 
     do_DELETE = do_PATCH = do_PUT  # noqa: N815
 
@@ -83,7 +83,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 self._log({"method": self.command, "path": urlsplit(self.path).path},
                           500, "sandbox_error", message=message)  # fmt: skip
             with contextlib.suppress(OSError):
-                self._send_json(500, answers.error(message), close=True)
+                self._send_json(500, replies.error(message), close=True)
 
     def _route_get(self) -> None:
         path = urlsplit(self.path).path
@@ -96,7 +96,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         elif PAGE_PATH.match(path):
             self._landing_page(path)
         else:
-            self._send_json(404, answers.error(f"no such page: {path}"))
+            self._send_json(404, replies.error(f"no such page: {path}"))
 
     def _route_post(self) -> None:
         path = urlsplit(self.path).path
@@ -110,7 +110,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send_json(200, {"result": "success", "data": {"msg": "Sandbox reset"}})
         else:
             self._read_body()
-            self._send_json(404, answers.error(f"no such page: {path}"))
+            self._send_json(404, replies.error(f"no such page: {path}"))
 
     # -- the lead endpoint ------------------------------------------------------------
 
@@ -155,13 +155,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
     ) -> None:
         if request.problem:
             self._log(log, 200, "error", message=request.problem)
-            self._send_json(200, answers.error(request.problem), quota)
+            self._send_json(200, replies.error(request.problem), quota)
             return
         checked = check_lead(request.lead, request.survey_data, request.appointment)
         if checked.errors:
             message = error_message(checked.errors)
             self._log(log, 200, "error", message=message)
-            self._send_json(200, answers.error(message, checked.errors), quota)
+            self._send_json(200, replies.error(message, checked.errors), quota)
             return
         extras = {
             "survey_data": checked.survey,
@@ -182,13 +182,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if redirect:
             self._redirect(redirect, lead, quota)
         else:
-            self._send_json(200, answers.success(lead, created), quota)
+            self._send_json(200, replies.success(lead, created), quota)
 
     def _refuse_key(self, key: str, log: dict[str, Any]) -> None:
         message = "api key is invalid" if key else "api key is missing"
         self._log(log, 401, "unauthorized", message=message)
         quota = self.state.limiter.peek(key)
-        self._send_json(401, answers.error(f"Unauthorized: {message}"), quota)
+        self._send_json(401, replies.error(f"Unauthorized: {message}"), quota)
 
     def _send_rate_limited(
         self, quota: Quota, retry_after: int, log: dict[str, Any], outcome: str
@@ -248,15 +248,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes | None:
         """The request body by Content-Length; None (after a 413/411 answer) when refused."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self._send_json(411, answers.error("send a Content-Length"), close=True)
+            self._send_json(411, replies.error("send a Content-Length"), close=True)
             return None
         length_text = self.headers.get("Content-Length") or "0"
         length = int(length_text) if length_text.strip().isdigit() else -1
         if length < 0:
-            self._send_json(400, answers.error("Content-Length is not a number"), close=True)
+            self._send_json(400, replies.error("Content-Length is not a number"), close=True)
             return None
         if length > MAX_BODY_BYTES:
-            self._send_json(413, answers.error("request body is too large"), close=True)
+            self._send_json(413, replies.error("request body is too large"), close=True)
             return None
         return self.rfile.read(length) if length > 0 else b""
 

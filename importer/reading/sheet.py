@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
 
-from importer.cells import cell_text, cells_to_text
 from importer.errors import SheetError
+from importer.reading.cells import cell_text, cells_to_text
 
 KINDS = {
     ".csv": "csv",

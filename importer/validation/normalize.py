@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from importer.zipstates import STATE_BY_NAME, STATE_CODES
+from importer.usps import STATE_BY_NAME, STATE_CODES
 
 BROWSER_REDIRECTS = ("profile", "scheduling", "deal")
 

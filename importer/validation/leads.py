@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from importer import normalize as nz
 from importer.models import Problem
-from importer.zipstates import PREFIX_OWNER_TEXT, zip_in_state, zip_prefix_known
+from importer.usps import PREFIX_OWNER_TEXT, zip_in_state, zip_prefix_known
+from importer.validation import normalize as nz
 
 RECORD_ID = "integration_record_id"
 EMAIL_FIELDS = ("email", "creator", "assign_to_email", "setter_email")

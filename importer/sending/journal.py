@@ -11,7 +11,7 @@ from importer.errors import BadInputError, OutputError, RunError
 from importer.models import RowStatus
 
 if TYPE_CHECKING:
-    from importer.sender import SendOutcome
+    from importer.sending.sender import SendOutcome
 
 JOURNAL_FORMAT = "1"
 FRESH_HINT = "use --fresh to start over, or -o for another output"

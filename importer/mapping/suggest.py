@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from importer.errors import MappingError, OutputError
-from importer.mapping import LEAD_FIELDS
+from importer.mapping.model import LEAD_FIELDS
 
 # Header variants per lead field, compacted (lower-case, letters and digits only), best first.
 SYNONYMS: dict[str, tuple[str, ...]] = {

@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 import yaml
 
 from importer.errors import MappingError
-from importer.mapping import (
+from importer.mapping.model import (
     APPOINTMENT_FIELDS,
     APPOINTMENT_REQUIRED,
     LEAD_FIELDS,

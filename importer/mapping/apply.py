@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from importer.mapping import ColumnMapping, FieldSource, check_columns, parse_template
+from importer.mapping.model import ColumnMapping, FieldSource, check_columns, parse_template
 
 # Hash input: drop everything but letters, digits, '@' and '.' so "Bob@X.com " == "bob@x.com".
 _HASH_DROP = re.compile(r"[^\w@.]|_")

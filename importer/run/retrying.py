@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from importer import pipeline
 from importer.errors import BadInputError, ResultsError
-from importer.journal import Journal
-from importer.mapping import ColumnMapping
-from importer.mapping_file import load_mapping, parse_mapping
+from importer.mapping.load import load_mapping, parse_mapping
+from importer.mapping.model import ColumnMapping
 from importer.models import ACCEPTED, Problem
-from importer.output import META_SHEET
-from importer.reader import SourceSheet
-from importer.results import ResultsWorkbook, read_results
-from importer.sender import LeadSender
+from importer.reading.sheet import SourceSheet
+from importer.results.read import ResultsWorkbook, read_results
+from importer.results.write import META_SHEET
+from importer.run import pipeline
+from importer.sending.journal import Journal
+from importer.sending.sender import LeadSender
 
 ACCEPTED_TEXT = frozenset(str(status) for status in ACCEPTED)
 

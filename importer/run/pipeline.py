@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from importer import appointment, survey
-from importer.columns import apply_mapping
 from importer.errors import (
     ApiDownError,
     ApiKeyError,
@@ -22,15 +20,17 @@ from importer.errors import (
     OutputError,
     UsageError,
 )
-from importer.journal import Journal, JournalEntry
-from importer.mapping import ColumnMapping
-from importer.mapping_file import load_mapping
+from importer.mapping.apply import apply_mapping
+from importer.mapping.load import load_mapping
+from importer.mapping.model import ColumnMapping
 from importer.models import ACCEPTED, RESULT_COLUMNS, Problem, RowStatus
-from importer.output import ResultsSummary, write_results
-from importer.payload import PayloadBuilder
-from importer.reader import SourceSheet, read_sheet
-from importer.schema import validate_leads
-from importer.sender import LeadSender, SendOutcome
+from importer.reading.sheet import SourceSheet, read_sheet
+from importer.results.write import ResultsSummary, write_results
+from importer.sending.journal import Journal, JournalEntry
+from importer.sending.payload import PayloadBuilder
+from importer.sending.sender import LeadSender, SendOutcome
+from importer.validation import appointment, survey
+from importer.validation.leads import validate_leads
 
 ProgressCallback = Callable[[int, "SendOutcome | None"], None]
 

@@ -11,8 +11,8 @@ import pandas as pd
 import importer
 from importer.errors import ResultsError, SheetError
 from importer.models import RESULT_COLUMNS
-from importer.output import FORMAT_VERSION, META_SHEET, describe_error, unneutralize
-from importer.reader import list_sheets, read_sheet
+from importer.reading.sheet import list_sheets, read_sheet
+from importer.results.write import FORMAT_VERSION, META_SHEET, describe_error, unneutralize
 
 
 @dataclass

@@ -19,10 +19,16 @@ from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies, get_netrc_auth
 
 from importer import __version__
-from importer.answers import api_message, error_text, is_success, lead_id_of, rejection_text
 from importer.errors import ApiDownError, ApiKeyError, UsageError
 from importer.models import RowStatus
-from importer.pacing import Pacer, WaitCallback
+from importer.sending.pacing import Pacer, WaitCallback
+from importer.sending.responses import (
+    api_message,
+    error_text,
+    is_success,
+    lead_id_of,
+    rejection_text,
+)
 
 USER_AGENT = f"enerflo-importer/{__version__} python-requests/{requests.__version__}"
 BACKOFF_BASE = 0.5  # seconds; attempt n waits up to BACKOFF_BASE * 2**(n-1), full jitter

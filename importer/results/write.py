@@ -22,7 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 import importer
 from importer.errors import OutputError
 from importer.models import RESULT_COLUMNS, Problem, RowStatus
-from importer.reader import SourceSheet
+from importer.reading.sheet import SourceSheet
 
 FORMAT_VERSION = "1"
 META_SHEET = "_enerflo_import"
