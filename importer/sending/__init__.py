@@ -1,1 +1,1 @@
-"""Sending: payloads, the HTTP client, pacing, answers and the journal; no sheets, no results files."""
+"""Sending: payloads, the HTTP client, pacing, answers, the journal; no sheets or results."""

@@ -1,1 +1,1 @@
-"""Validation: normalize and check mapped lead records before anything is sent; no I/O but photos."""
+"""Validation: normalize and check mapped lead records before sending; no I/O but photos."""
