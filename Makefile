@@ -30,7 +30,7 @@ demo: $(STAMP)  ## send sample_data/ through the embedded sandbox and show the r
 	@# Exit 4 is expected: the sample has rows that are invalid on purpose.
 	$(BIN)/enerflo-import send sample_data/leads.xlsx -m mappings/sample.yaml --sandbox --fresh \
 		|| [ $$? -eq 4 ]
-	@echo "Open out/leads.results.xlsx: every row with its status; the invalid ones say why."
+	@echo "Open out/leads.sandbox.results.xlsx: every row with its status; the invalid ones say why."
 
 bench: $(STAMP)  ## run the benchmarks (ratios against a baseline measured in the same run)
 	$(BIN)/python benchmarks/run.py

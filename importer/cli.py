@@ -1,111 +1,73 @@
-"""The command line: parse flags, show progress, print summaries, pick the exit code; no logic."""
+"""The command line: parse flags, show progress, print summaries, pick the exit code; no logic.
+
+Every command is a call into the library (`importer.run`); this module only turns flags
+into arguments and a report into text and an exit code.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
-import math
 import os
-import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any
 
 import click
 
 from importer import __version__
-from importer.errors import ImporterError, RunError, UsageError
+from importer.console import PROG, CliProgress, Console, interactive, print_report
+from importer.errors import ImporterError, RunError
 from importer.models import ExitCode
 
-if TYPE_CHECKING:
-    from importer.run.pipeline import RunReport
-    from importer.sending.sender import LeadSender, SendOutcome
-
-PROG = "enerflo-import"
 DEFAULT_BASE_URL = "https://enerflo.io"
-CONFIRM_ABOVE_ROWS = 100
-NOT_ACCEPTED = ("invalid", "rejected", "failed", "pending")
-
-
-class WaitNotice:
-    """Shows the sender's long waits (rate limit, retry-after, backoff) on the progress bar."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-
-    def __call__(self, reason: str, seconds: float) -> None:
-        if self.bar is not None and not self.bar.disable:
-            self.bar.set_description_str(f"waiting {seconds:.0f} s ({reason})")
-
-
-@dataclass
-class Output:
-    """How this invocation talks to the user: --quiet, --json, --traceback."""
-
-    quiet: bool = False
-    as_json: bool = False
-    traceback: bool = False
-
-    @property
-    def progress(self) -> bool:
-        return not self.quiet and not self.as_json and sys.stderr.isatty()
-
-    def say(self, text: str) -> None:
-        if not self.quiet and not self.as_json:
-            click.echo(text)
-
-
-def _secret_free(text: str) -> str:
-    key = os.environ.get("ENERFLO_API_KEY", "").strip()
-    return text.replace(key, "***") if len(key) >= 4 else text
-
-
-def fail(message: str, hint: str | None, code: int) -> NoReturn:
-    click.echo(f"{PROG}: error: {_secret_free(message)}", err=True)
-    if hint:
-        click.echo(f"hint: {_secret_free(hint)}", err=True)
-    sys.exit(code)
 
 
 def common_options(command: Callable[..., int]) -> Callable[..., None]:
     """--quiet/--json/--traceback on every command, and the one error funnel."""
 
+    @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary; errors only.")
     @click.option(
-        "--quiet", "-q", is_flag=True, help="No progress bar and no summary; errors only."
-    )
-    @click.option(
-        "--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout."
+        "--json", "as_json", is_flag=True, help="Print one JSON object on stdout (errors too)."
     )
     @click.option("--traceback", is_flag=True, help="Show the Python traceback of an error.")
     @functools.wraps(command)
     def wrapper(quiet: bool, as_json: bool, traceback: bool, **kwargs: Any) -> None:
-        out = Output(quiet=quiet, as_json=as_json, traceback=traceback)
+        secret = os.environ.get("ENERFLO_API_KEY", "").strip()
+        console = Console(quiet=quiet, as_json=as_json, traceback=traceback, secret=secret)
         try:
-            code = command(out, **kwargs)
+            code = command(console, **kwargs)
         except ImporterError as exc:
             if traceback:
                 raise
-            report = exc.report
+            report = exc.report if isinstance(exc, RunError) else None
             if report is not None:
-                _print_report(out, report, exc.message)
-            fail(exc.message, exc.hint, exc.exit_code)
+                print_report(console, report, exc)
+                if console.as_json:  # the report's JSON already carries the error
+                    _exit_quietly(console, exc)
+            console.fail(exc.message, exc.hint, exc.exit_code)
+            sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo(f"{PROG}: interrupted", err=True)
             sys.exit(ExitCode.INTERRUPTED)
         except Exception as exc:  # the funnel: nothing reaches the user as a traceback
             if traceback:
                 raise
-            fail(
+            console.fail(
                 f"internal error: {type(exc).__name__}: {exc}",
                 "this is a bug in enerflo-import; rerun with --traceback and report it",
                 ExitCode.RUN_STOPPED,
             )
+            sys.exit(ExitCode.RUN_STOPPED)
         sys.exit(code)
 
     return wrapper
+
+
+def _exit_quietly(console: Console, exc: ImporterError) -> None:
+    click.echo(f"{PROG}: error: {console.mask(exc.message)}", err=True)
+    sys.exit(exc.exit_code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -132,9 +94,15 @@ out_opt = click.option(
     "--out",
     "out_path",
     type=click.Path(path_type=Path),
-    help="Results file (.xlsx or .csv). Default: out/<source name>.results.xlsx.",
+    help="Results file (.xlsx or .csv). Default: out/<source name>.results.xlsx "
+    "(out/<source name>.sandbox.results.xlsx with --sandbox).",
 )
 sheet_opt = click.option("--sheet", help="Sheet to read (default: the mapping's, else the first).")
+files_dir_opt = click.option(
+    "--files-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder that survey photo paths are relative to (default: the sheet's folder).",
+)
 
 
 def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -144,14 +112,15 @@ def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--sandbox",
                 is_flag=True,
-                help="Send to an embedded local sandbox (no credentials).",
+                help="Send to an embedded local sandbox (a rehearsal; no credentials).",
             ),
-            click.option("--base-url", help=f"Enerflo base URL (default {DEFAULT_BASE_URL})."),
+            click.option(
+                "--base-url",
+                help=f"Enerflo base URL (default: ENERFLO_BASE_URL, else {DEFAULT_BASE_URL}).",
+            ),
             click.option(
                 "--partner",
-                default="partner",
-                show_default=True,
-                help="Partner name in the API path.",
+                help="Partner name in the API path (default: ENERFLO_PARTNER, else partner).",
             ),
             click.option(
                 "--rate-limit",
@@ -167,13 +136,6 @@ def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-files_dir_opt = click.option(
-    "--files-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Folder that survey photo paths are relative to (default: the sheet's folder).",
-)
-
-
 @main.command()
 @source_arg
 @mapping_opt
@@ -182,7 +144,7 @@ files_dir_opt = click.option(
 @files_dir_opt
 @common_options
 def validate(
-    out: Output,
+    console: Console,
     source: Path,
     mapping_path: Path,
     out_path: Path | None = None,
@@ -190,15 +152,11 @@ def validate(
     files_dir: Path | None = None,
 ) -> int:
     """Dry run: read, map and check every row; write the results file; send nothing."""
-    from importer.run import pipeline
+    from importer import run
 
-    started = pipeline.utc_now()
-    prepared = pipeline.load_and_prepare(source, mapping_path, sheet, files_dir)
-    target = out_path or pipeline.default_out(source)
-    pipeline.check_out(Path(target), source, len(prepared.leads))
-    report = pipeline.validate_sheet(prepared, Path(target), started)
-    _print_report(out, report)
-    return _exit_code(report)
+    report = run.validate(source, mapping_path, out=out_path, sheet=sheet, files_dir=files_dir)
+    print_report(console, report)
+    return report.exit_code
 
 
 @main.command()
@@ -211,37 +169,33 @@ def validate(
 @click.option("--limit", type=click.IntRange(min=1), help="Send only the first N valid rows due.")
 @click.option("--fresh", is_flag=True, help="Ignore the journal of an earlier run and start over.")
 @common_options
-def send(out: Output, source: Path, mapping_path: Path, **opts: Any) -> int:
+def send(console: Console, source: Path, mapping_path: Path, **opts: Any) -> int:
     """Validate, then post every valid row to Enerflo; resumable, paced, retried.
 
     The api key is read from the ENERFLO_API_KEY environment variable, never from the
     command line. Re-running the same command resumes: rows already created or updated
     are not sent again.
     """
-    from importer.run import pipeline
+    from importer import run
 
-    started = pipeline.utc_now()
-    prepared = pipeline.load_and_prepare(source, mapping_path, opts["sheet"], opts["files_dir"])
-    target = Path(opts["out_path"] or pipeline.default_out(source))
-    pipeline.check_out(target, source, len(prepared.leads))
-    with _sending(out, opts, len(prepared.valid_rows), len(prepared.invalid)) as (
-        sender,
-        on_progress,
-        should_stop,
-    ):
-        journal = pipeline.open_journal(prepared, target, opts["fresh"])
-        report = pipeline.send_prepared(
-            prepared,
-            sender,
-            journal,
-            target,
-            started,
+    progress = _progress(console, opts)
+    with progress.signals():
+        report = run.send(
+            source,
+            mapping_path,
+            sandbox=opts["sandbox"],
+            base_url=opts["base_url"],
+            partner=opts["partner"],
+            out=opts["out_path"],
+            sheet=opts["sheet"],
+            files_dir=opts["files_dir"],
+            rate_limit=opts["rate_limit"],
             limit=opts["limit"],
-            should_stop=should_stop,
-            on_progress=on_progress,
+            fresh=opts["fresh"],
+            progress=progress,
         )
-    _print_report(out, report)
-    return _exit_code(report)
+    print_report(console, report)
+    return report.exit_code
 
 
 @main.command()
@@ -264,41 +218,40 @@ def send(out: Output, source: Path, mapping_path: Path, **opts: Any) -> int:
 @sending_options
 @click.option("--fresh", is_flag=True, help="Ignore the journal of an interrupted retry.")
 @common_options
-def retry(out: Output, results_path: Path, **opts: Any) -> int:
+def retry(console: Console, results_path: Path, **opts: Any) -> int:
     """Re-validate and re-send the rows of a results file that are not accepted yet.
 
     Fix cells in the results workbook itself, save it, and run retry on it: rows already
-    created or updated are never sent again; the file is updated in place (or -o).
+    created or updated are never sent again; the file is updated in place (or -o). It
+    sends where the results file says its rows went, unless told otherwise.
     """
-    from importer.run import pipeline, retrying
+    from importer import run
 
-    started = pipeline.utc_now()
-    plan = retrying.plan_retry(results_path, opts["mapping_path"], opts["files_dir"])
-    target = Path(opts["out_path"] or results_path)
-    pipeline.check_out(target, None, len(plan.prepared.leads))
-    out.say(
-        f"{plan.due} rows not accepted yet; {len(plan.rows)} pass validation and will be sent"
-        + (f"; {len(plan.added)} rows added by hand are not sent" if plan.added else "")
-    )
-    if plan.deleted:
-        shown = ", ".join(plan.deleted[:10]) + (", ..." if len(plan.deleted) > 10 else "")
-        click.echo(
-            f"warning: {len(plan.deleted)} rows were deleted from {results_path} since it was "
-            f"written ({shown}); they are not in the new results",
-            err=True,
-        )
-    with _sending(out, opts, len(plan.rows)) as (sender, on_progress, should_stop):
-        report = retrying.run_retry(
-            plan,
-            sender,
-            target,
-            started,
+    progress = _progress(console, opts)
+    with progress.signals():
+        report = run.retry(
+            results_path,
+            mapping=opts["mapping_path"],
+            out=opts["out_path"],
+            sandbox=opts["sandbox"],
+            base_url=opts["base_url"],
+            partner=opts["partner"],
+            files_dir=opts["files_dir"],
+            rate_limit=opts["rate_limit"],
             fresh=opts["fresh"],
-            should_stop=should_stop,
-            on_progress=on_progress,
+            progress=progress,
         )
-    _print_report(out, report)
-    return _exit_code(report)
+    print_report(console, report)
+    return report.exit_code
+
+
+def _progress(console: Console, opts: dict[str, Any]) -> CliProgress:
+    return CliProgress(
+        console,
+        confirm_large=not opts["yes"],
+        interactive=interactive(),
+        rate_limit=opts["rate_limit"],
+    )
 
 
 @main.command("suggest-mapping")
@@ -315,7 +268,7 @@ def retry(out: Output, results_path: Path, **opts: Any) -> int:
 @click.option("--force", is_flag=True, help="Overwrite an existing mapping file.")
 @common_options
 def suggest_mapping(
-    out: Output,
+    console: Console,
     source: Path,
     out_path: Path | None = None,
     sheet: str | None = None,
@@ -340,9 +293,9 @@ def suggest_mapping(
         click.echo(text, nl=False)
         return ExitCode.OK
     write_suggestion(text, Path(target), force=force)
-    if out.as_json:
+    if console.as_json:
         click.echo(json.dumps({"command": "suggest-mapping", "out": str(target)}))
-    out.say(f"wrote {target}: review it, then run: {PROG} validate {source} -m {target}")
+    console.say(f"wrote {target}: review it, then run: {PROG} validate {source} -m {target}")
     return ExitCode.OK
 
 
@@ -401,7 +354,7 @@ def suggest_mapping(
     help="Only inject this fault (repeatable): 500, 502, 503, 504, 429, reset, not_json, lost.",
 )
 @common_options
-def sandbox(out: Output, **opts: Any) -> int:
+def sandbox(console: Console, **opts: Any) -> int:
     """Run a local Enerflo-compatible Leads API to rehearse against (Ctrl-C stops it).
 
     Inspect what it received at /_sandbox/leads and /_sandbox/requests.
@@ -415,9 +368,9 @@ def sandbox(out: Output, **opts: Any) -> int:
     config = SandboxConfig(api_keys=keys, fault_kinds=kinds, db=str(db) if db else None, **opts)
 
     def ready(box: Any) -> None:
-        out.say(f"sandbox listening on {box.base_url} (Ctrl-C to stop)")
-        out.say(f"  endpoint: {box.base_url}/api/v1/partner/action/lead/add")
-        out.say(f"  inspect:  {box.base_url}/_sandbox/leads and /_sandbox/requests")
+        console.say(f"sandbox listening on {box.base_url} (Ctrl-C to stop)")
+        console.say(f"  endpoint: {box.base_url}/api/v1/partner/action/lead/add")
+        console.say(f"  inspect:  {box.base_url}/_sandbox/leads and /_sandbox/requests")
 
     try:
         config.check()
@@ -426,152 +379,5 @@ def sandbox(out: Output, **opts: Any) -> int:
         raise RunError(
             f"sandbox: {exc}", hint="choose another --port, or check the options"
         ) from exc
-    out.say("sandbox stopped")
+    console.say("sandbox stopped")
     return ExitCode.OK
-
-
-@contextmanager
-def _sending(
-    out: Output, opts: dict[str, Any], rows: int, invalid: int = 0
-) -> Iterator[tuple[LeadSender, Callable[[int, SendOutcome | None], None], Callable[[], bool]]]:
-    """The sender, after asking before a large real send, with its progress bar and Ctrl-C."""
-    notice = WaitNotice()
-    with _sender(opts, notice) as sender:
-        _confirm(out, opts, rows, sender.endpoint)
-        with _progress(out, rows, notice, invalid) as (on_progress, should_stop):
-            yield sender, on_progress, should_stop
-
-
-@contextmanager
-def _sender(opts: dict[str, Any], notice: WaitNotice) -> Iterator[LeadSender]:
-    """A LeadSender for --sandbox (embedded server) or the real API (key from the environment)."""
-    from importer.sending.sender import LeadSender, SenderConfig
-
-    if opts["sandbox"] and opts.get("base_url"):
-        raise UsageError("--sandbox and --base-url cannot be used together")
-    if opts["sandbox"]:
-        from importer.sandbox import running_sandbox
-
-        with running_sandbox(port=0) as box:
-            config = SenderConfig(box.base_url, opts["partner"], box.api_key, opts["rate_limit"])
-            sender = LeadSender(config, on_wait=notice)
-            try:
-                yield sender
-            finally:
-                sender.close()
-        return
-    key = os.environ.get("ENERFLO_API_KEY", "").strip()
-    if not key:
-        raise UsageError(
-            "no api key: ENERFLO_API_KEY is not set",
-            hint="export ENERFLO_API_KEY=<your key>, or rehearse with --sandbox",
-        )
-    base = opts.get("base_url") or DEFAULT_BASE_URL
-    sender = LeadSender(
-        SenderConfig(base, opts["partner"], key, opts["rate_limit"]), on_wait=notice
-    )
-    try:
-        yield sender
-    finally:
-        sender.close()
-
-
-def _interactive() -> bool:
-    """Someone at a terminal who can answer a question (not a script or a pipe)."""
-    return sys.stdin.isatty()
-
-
-def _confirm(out: Output, opts: dict[str, Any], rows: int, endpoint: str) -> None:
-    if opts["sandbox"] or opts["yes"] or rows <= CONFIRM_ABOVE_ROWS or not _interactive():
-        return
-    rate = opts["rate_limit"] or 0
-    minutes = f"about {math.ceil(rows / rate)} min" if rate else "as fast as the API answers"
-    try:
-        go = click.confirm(f"send up to {rows} rows to {endpoint} ({minutes} at {rate}/min)?")
-    except click.Abort:  # Ctrl-C or Ctrl-D at the prompt
-        go = False
-    if not go:
-        raise UsageError("cancelled; nothing was sent")
-
-
-@contextmanager
-def _progress(
-    out: Output, total: int, notice: WaitNotice, invalid: int = 0
-) -> Iterator[tuple[Callable[[int, SendOutcome | None], None], Callable[[], bool]]]:
-    """A tqdm bar on stderr fed by the pipeline, and a first Ctrl-C that stops between rows.
-
-    Rows the journal already has as accepted count as done (outcome None) on resume.
-    """
-    from tqdm import tqdm
-
-    stop = {"asked": False}
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        if stop["asked"]:
-            raise KeyboardInterrupt
-        stop["asked"] = True
-        click.echo(f"\n{PROG}: stopping after the current row (Ctrl-C again to abort)", err=True)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    counts = {"ok": 0, "invalid": invalid, "rejected": 0, "failed": 0}
-    bar = tqdm(
-        total=total, unit="row", file=sys.stderr, disable=not out.progress, dynamic_ncols=True
-    )
-    notice.bar = bar
-
-    def on_progress(row: int, outcome: SendOutcome | None) -> None:
-        bar.set_description_str("")
-        if outcome is not None:
-            status = str(outcome.status)
-            key = "ok" if status in ("created", "updated") else status
-            counts[key] = counts.get(key, 0) + 1
-            bar.set_postfix(counts, refresh=False)
-        bar.update(1)
-
-    try:
-        yield on_progress, lambda: stop["asked"]
-    finally:
-        bar.close()
-        signal.signal(signal.SIGINT, previous)
-
-
-def _exit_code(report: RunReport) -> int:
-    if report.interrupted:
-        return ExitCode.INTERRUPTED
-    if any(report.counts.get(status, 0) for status in NOT_ACCEPTED):
-        return ExitCode.ROWS_NOT_ACCEPTED
-    return ExitCode.OK
-
-
-def _print_report(out: Output, report: RunReport, error: str | None = None) -> None:
-    counts = {status: n for status, n in sorted(report.counts.items()) if n}
-    if out.as_json:
-        click.echo(
-            _secret_free(
-                json.dumps(
-                    {
-                        "out": str(report.out),
-                        "rows": report.rows,
-                        "counts": counts,
-                        "top_problems": [{"problem": p, "rows": n} for p, n in report.top_problems],
-                        "stopped": report.stopped,
-                        "error": error,
-                        "exit_code": int(_exit_code(report))
-                        if error is None
-                        else ExitCode.RUN_STOPPED,
-                    }
-                )
-            )
-        )
-        return
-    if out.quiet:
-        return
-    for warning in report.mapping_warnings:
-        click.echo(f"warning: {warning}", err=True)
-    parts = ", ".join(f"{n} {status}" for status, n in counts.items())
-    click.echo(f"{report.rows} rows: {parts}")
-    if report.top_problems:
-        click.echo("top problems: " + "; ".join(f"{p} ({n})" for p, n in report.top_problems))
-    if report.stopped and report.stopped != "interrupted" and error is None:
-        click.echo(f"stopped: {report.stopped}")
-    click.echo(f"results: {report.out}")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importer.run.report import Report
 
 
 class ImporterError(Exception):
     """A problem that stops the run. `message` is one line in the user's coordinates."""
 
     exit_code = 1
-    report: Any = None  # a stopped run's RunReport, attached once OUT is written
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -36,9 +38,14 @@ class ResultsError(BadInputError):
 
 
 class RunError(ImporterError):
-    """The run stopped part-way for a runtime reason (exit 1)."""
+    """The run stopped part-way for a runtime reason (exit 1).
+
+    `report` describes what the run did before it stopped, once its results file is
+    written (None when it stopped before there was anything to write).
+    """
 
     exit_code = 1
+    report: Report | None = None
 
 
 class ApiKeyError(RunError):
@@ -55,7 +62,11 @@ class ApiDownError(RunError):
 
 
 class OutputError(RunError):
-    """The results file or journal could not be written."""
+    """The results file (or the folder for it) could not be written."""
+
+
+class JournalError(RunError):
+    """A row's outcome could not be recorded in the journal (disk full, permissions)."""
 
 
 class UsageError(ImporterError):

@@ -55,3 +55,13 @@ class Problem:
     code: str
     message: str
     is_error: bool = True
+
+    @classmethod
+    def error(cls, row: int, field: object, code: str, what: str) -> Problem:
+        """An error on `row`: the message is "<field>: <what>"."""
+        return cls(int(row), str(field), code, f"{field}: {what}")
+
+    @classmethod
+    def warning(cls, row: int, field: object, code: str, what: str) -> Problem:
+        """A warning on `row`: the message is "<field>: <what>"."""
+        return cls(int(row), str(field), code, f"{field}: {what}", is_error=False)

@@ -20,20 +20,19 @@ def appointments(*date_times: str, first_row: int = 2, **columns: list[str] | st
     """A mapped frame: one row per date_time, constants for the other parts unless given."""
     rows = range(first_row, first_row + len(date_times))
     data = {
-        "integration_record_id": [f"r{i}" for i in rows],
-        "appointment.apt_type_id": "12",
-        "appointment.date_time": list(date_times),
-        "appointment.name": "Solar Consultation",
-        "appointment.minutes": "",
+        "apt_type_id": "12",
+        "date_time": list(date_times),
+        "name": "Solar Consultation",
+        "minutes": "",
     }
-    data.update({f"appointment.{name}": value for name, value in columns.items()})
+    data.update(columns)
     return pd.DataFrame(data, index=rows)
 
 
 def normalized(*date_times: str, timezone: str | None = DENVER, **kwargs) -> pd.Series:
     out, problems = normalize_appointments(appointments(*date_times), timezone, None, **kwargs)
     assert [p for p in problems if p.is_error] == []
-    return out["appointment.date_time"]
+    return out["date_time"]
 
 
 @pytest.mark.parametrize(
@@ -100,8 +99,8 @@ def test_day_month_ambiguity_is_an_error_asking_for_a_format_not_a_guess():
     )
     assert "could be May 6 or June 5" in problems[1].message
     # Unambiguous cells in the same column still go through: ISO, and 7/7 read either way.
-    assert out.loc[3, "appointment.date_time"] == "2026-03-12 20:30:00"
-    assert out.loc[5, "appointment.date_time"] == "2026-07-07 15:00:00"
+    assert out.loc[3, "date_time"] == "2026-03-12 20:30:00"
+    assert out.loc[5, "date_time"] == "2026-07-07 15:00:00"
 
 
 def test_a_column_with_both_day_month_orders_is_an_error_on_every_slash_date():
@@ -128,7 +127,7 @@ def test_the_mappings_format_decides_day_month_order(column_format, expected):
     frame = appointments("3/4/2026 10:00", "2026-03-12 14:30")
     out, problems = normalize_appointments(frame, "UTC", None, column_format=column_format)
     assert problems == []
-    assert out["appointment.date_time"].tolist() == [expected, "2026-03-12 14:30:00"]
+    assert out["date_time"].tolist() == [expected, "2026-03-12 14:30:00"]
 
 
 def test_a_format_with_an_offset_reads_the_offset():
@@ -136,14 +135,14 @@ def test_a_format_with_an_offset_reads_the_offset():
         appointments("12.03.2026 14:30 -0600"), DENVER, None, column_format="%d.%m.%Y %H:%M %z"
     )
     assert problems == []
-    assert out["appointment.date_time"].tolist() == ["2026-03-12 20:30:00"]
+    assert out["date_time"].tolist() == ["2026-03-12 20:30:00"]
 
 
 def test_cells_the_mappings_format_does_not_fit_are_invalid():
     frame = appointments("12.03.2026 14:30", "3/4/2026 10:00")
     out, problems = normalize_appointments(frame, "UTC", None, column_format="%d.%m.%Y %H:%M")
     assert [(p.row, p.code) for p in problems] == [(3, "invalid_date_time")]
-    assert out.loc[2, "appointment.date_time"] == "2026-03-12 14:30:00"
+    assert out.loc[2, "date_time"] == "2026-03-12 14:30:00"
 
 
 @pytest.mark.parametrize(
@@ -168,12 +167,12 @@ def test_a_time_the_clocks_skip_is_invalid():
         'appointment.date_time: "2026-03-08 02:30" does not exist in America/Denver '
         "(clocks skip that hour)"
     )
-    assert out.loc[2, "appointment.date_time"] == "2026-03-08 02:30"
+    assert out.loc[2, "date_time"] == "2026-03-08 02:30"
 
 
 def test_a_time_that_happens_twice_is_read_as_the_first_with_a_warning():
     out, problems = normalize_appointments(appointments("2026-11-01 01:30"), DENVER, None)
-    assert out["appointment.date_time"].tolist() == ["2026-11-01 07:30:00"]
+    assert out["date_time"].tolist() == ["2026-11-01 07:30:00"]
     assert problems[0].is_error is False
     assert problems[0].code == "ambiguous_time"
     assert problems[0].message == (
@@ -197,7 +196,7 @@ def test_vectorised_conversion_matches_zoneinfo_for_a_year_of_random_times():
         assert (row in skipped) == (round_trip != wall)  # skipped only inside the DST gap
         if row not in skipped:
             expected = local.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-            assert out.at[row, "appointment.date_time"] == expected
+            assert out.at[row, "date_time"] == expected
 
 
 def test_excel_serials_outside_a_plausible_range_are_not_dates():
@@ -218,8 +217,8 @@ def test_date_format_u_sends_unix_seconds_and_says_so():
     frame = appointments("2026-03-12 14:30", "")
     out, problems = normalize_appointments(frame, DENVER, "U")
     assert problems == []
-    assert out["appointment.date_time"].tolist() == ["1773347400", ""]
-    assert out["appointment.date_format"].tolist() == ["U", ""]
+    assert out["date_time"].tolist() == ["1773347400", ""]
+    assert out["date_format"].tolist() == ["U", ""]
 
 
 def test_unknown_timezone_is_a_mapping_error():
@@ -231,14 +230,8 @@ def test_rows_without_a_date_time_get_no_appointment_even_with_bad_parts():
     frame = appointments("", "2026-03-12 14:30", apt_type_id=["abc", "12"], assigned_user=["x", ""])
     out, problems = normalize_appointments(frame, "UTC", None)
     assert problems == []
-    assert out.loc[2, [c for c in out.columns if c.startswith("appointment.")]].tolist() == [
-        "",
-        "",
-        "",
-        "",
-        "",
-    ]
-    assert "appointment" not in build_payload(out.loc[2].to_dict())
+    assert out.loc[2].tolist() == ["", "", "", "", ""]
+    assert "appointment" not in build_payload({"integration_record_id": "a"}, out.loc[2].to_dict())
 
 
 def test_a_row_with_a_date_time_needs_apt_type_id_and_name():
@@ -257,7 +250,7 @@ def test_a_row_with_a_date_time_needs_apt_type_id_and_name():
 
 
 def test_unmapped_required_parts_count_as_missing():
-    frame = appointments("2026-03-12 14:30").drop(columns=["appointment.name"])
+    frame = appointments("2026-03-12 14:30").drop(columns=["name"])
     _, problems = normalize_appointments(frame, "UTC", None)
     assert [(p.field, p.code) for p in problems] == [
         ("appointment.name", "missing_appointment_field")
@@ -273,8 +266,8 @@ def test_whole_numbers_are_cleaned_and_minutes_default_to_60():
         minutes=["", "45.0", "-30"],
     )
     out, problems = normalize_appointments(frame, "UTC", None)
-    assert out["appointment.apt_type_id"].tolist() == ["12", "12", "1.5"]
-    assert out["appointment.minutes"].tolist() == ["60", "45", "-30"]
+    assert out["apt_type_id"].tolist() == ["12", "12", "1.5"]
+    assert out["minutes"].tolist() == ["60", "45", "-30"]
     assert [p.message for p in problems] == [
         'appointment.apt_type_id: "1.5" is not a whole number above 0',
         'appointment.minutes: "-30" is not a whole number above 0',
@@ -290,14 +283,14 @@ def test_assigned_user_is_a_lower_cased_email():
         assigned_user=[" Rep@Example.COM ", "not an email", ""],
     )
     out, problems = normalize_appointments(frame, "UTC", None)
-    assert out["appointment.assigned_user"].tolist() == ["rep@example.com", "not an email", ""]
+    assert out["assigned_user"].tolist() == ["rep@example.com", "not an email", ""]
     assert [(p.row, p.code, p.message) for p in problems] == [
         (3, "invalid_email", 'appointment.assigned_user: "not an email" is not an email address')
     ]
 
 
 def test_frame_without_appointment_columns_is_returned_unchanged():
-    frame = pd.DataFrame({"integration_record_id": ["a"]}, index=[2])
+    frame = pd.DataFrame(index=[2])
     out, problems = normalize_appointments(frame, DENVER, None)
     assert out is frame
     assert problems == []
@@ -306,7 +299,7 @@ def test_frame_without_appointment_columns_is_returned_unchanged():
 def test_the_payload_carries_the_normalized_appointment_with_integers():
     frame = appointments("3/12/2026 2:30 PM", "3/13/2026 9:00 AM", assigned_user=["A@B.io", ""])
     out, _ = normalize_appointments(frame, DENVER, None)
-    assert build_payload(out.loc[2].to_dict())["appointment"] == {
+    assert build_payload({"integration_record_id": "a"}, out.loc[2].to_dict())["appointment"] == {
         "apt_type_id": 12,
         "date_time": "2026-03-12 20:30:00",
         "name": "Solar Consultation",
@@ -317,5 +310,5 @@ def test_the_payload_carries_the_normalized_appointment_with_integers():
 
 def test_unix_payload_carries_date_format_u():
     out, _ = normalize_appointments(appointments("2026-03-12T14:30:00Z"), DENVER, "U")
-    appointment = build_payload(out.loc[2].to_dict())["appointment"]
+    appointment = build_payload({"integration_record_id": "a"}, out.loc[2].to_dict())["appointment"]
     assert (appointment["date_time"], appointment["date_format"]) == ("1773325800", "U")

@@ -75,8 +75,13 @@ def test_latest_entry_per_row_wins_and_attempts_are_summed(path):
     assert list(entries) == [3, 4]
 
 
+def recorded(path, identity=IDENTITY):
+    with Journal.open(path, identity, fresh=False) as journal:
+        journal.record(2, "r2", outcome(RowStatus.CREATED), AT)
+
+
 def test_journal_for_another_source_is_refused(path):
-    Journal.open(path, IDENTITY, fresh=False).close()
+    recorded(path)
     other = {**IDENTITY, "source_sha256": "cc" * 32}
     with pytest.raises(BadInputError) as info:
         Journal.open(path, other, fresh=False)
@@ -85,7 +90,7 @@ def test_journal_for_another_source_is_refused(path):
 
 
 def test_journal_for_another_mapping_is_refused(path):
-    Journal.open(path, IDENTITY, fresh=False).close()
+    recorded(path)
     with pytest.raises(BadInputError, match="made for a different mapping$"):
         Journal.open(path, {**IDENTITY, "mapping_sha256": "dd" * 32}, fresh=False)
 
@@ -119,7 +124,7 @@ def test_the_file_uses_wal_and_holds_only_what_was_recorded(path):
     try:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         meta = dict(db.execute("SELECT key, value FROM meta"))
-        assert meta == {**IDENTITY, "format": "1"}
+        assert meta == {**IDENTITY, "format": "2"}
         assert db.execute("SELECT row, record_id, status FROM attempts").fetchall() == [
             (2, "r2", "created")
         ]
@@ -143,3 +148,43 @@ def test_fresh_replaces_a_file_that_is_not_a_journal(tmp_path) -> None:
     path.write_text("not a database")
     with Journal.open(path, {"source_sha256": "a"}, fresh=True) as journal:
         assert journal.outcomes() == {}
+
+
+def test_a_journal_with_no_entries_belongs_to_whoever_opens_it_next(path):
+    Journal.open(path, IDENTITY, fresh=False).close()  # e.g. a run cancelled at its prompt
+    other = {**IDENTITY, "destination": "https://enerflo.io/api/v1/acme/action/lead/add"}
+    with Journal.open(path, other, fresh=False) as journal:
+        assert journal.identity["destination"] == other["destination"]
+
+
+def test_a_journal_for_another_destination_names_both(path):
+    rehearsal = {**IDENTITY, "destination": "embedded sandbox", "key_fingerprint": "k1"}
+    with Journal.open(path, rehearsal) as journal:
+        journal.record(2, "r2", outcome(RowStatus.CREATED), AT)
+    real = {**rehearsal, "destination": "https://enerflo.io/api/v1/acme/action/lead/add"}
+    with pytest.raises(BadInputError) as caught:
+        Journal.open(path, real)
+    assert caught.value.message == (
+        f"{path}: its rows were sent to the embedded sandbox (a rehearsal), "
+        "not to https://enerflo.io/api/v1/acme/action/lead/add"
+    )
+    assert "--fresh" in (caught.value.hint or "")
+
+
+def test_a_journal_for_another_api_key_is_refused_by_fingerprint(path):
+    with Journal.open(path, {**IDENTITY, "key_fingerprint": "k111"}) as journal:
+        journal.record(2, "r2", outcome(RowStatus.CREATED), AT)
+    with pytest.raises(
+        BadInputError, match=r"another api key \(fingerprint k111\), not this one \(k222\)"
+    ):
+        Journal.open(path, {**IDENTITY, "key_fingerprint": "k222"})
+
+
+def test_a_journal_of_the_older_format_is_refused(path):
+    recorded(path)
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE meta SET value = '1' WHERE key = 'format'")
+    db.close()
+    with pytest.raises(BadInputError, match="journal format 1 is not one this version reads"):
+        Journal.open(path, IDENTITY)

@@ -468,7 +468,7 @@ def test_apply_column_value_and_default_keep_the_index_and_field_names() -> None
         lead_only("  office_name: {column: Office, default: Utah}\n  createDeal: {value: 5686}\n")
     )
     f = frame(ID=["a", "b", "c"], Office=["Provo", "  ", ""])
-    out = apply_mapping(f, m)
+    out = apply_mapping(f, m).lead
     assert list(out.columns) == ["integration_record_id", "office_name", "createDeal"]
     assert list(out.index) == [2, 3, 4]
     assert out["integration_record_id"].tolist() == ["a", "b", "c"]
@@ -478,7 +478,7 @@ def test_apply_column_value_and_default_keep_the_index_and_field_names() -> None
 
 def test_apply_leaves_cells_as_read_for_the_schema_to_normalize() -> None:
     m = parse(lead_only("  zip: Zip\n"))
-    out = apply_mapping(frame(ID=["1"], Zip=[" 84045.0 "]), m)
+    out = apply_mapping(frame(ID=["1"], Zip=[" 84045.0 "]), m).lead
     assert out["zip"].tolist() == [" 84045.0 "]
 
 
@@ -491,7 +491,7 @@ def test_template_drops_empty_parts_with_their_separators() -> None:
         State=["UT", "UT", "UT", "", "", "UT"],
         Zip=["84601", "84601", "84601", "84601", "", ""],
     )
-    assert apply_mapping(f, m)["fullAddress"].tolist() == [
+    assert apply_mapping(f, m).lead["fullAddress"].tolist() == [
         "1 Main St, Provo, UT 84601",
         "1 Main St, UT 84601",
         "Provo, UT 84601",
@@ -504,7 +504,11 @@ def test_template_drops_empty_parts_with_their_separators() -> None:
 def test_template_keeps_text_around_the_columns_and_escaped_braces() -> None:
     m = parse(lead_only('  add_note: {template: "Ref {{{Code}}}: {Note}.", default: none}\n'))
     f = frame(ID=["1", "2", "3"], Code=["A7", "", ""], Note=["call", "call", ""])
-    assert apply_mapping(f, m)["add_note"].tolist() == ["Ref {A7}: call.", "Ref {call.", "none"]
+    assert apply_mapping(f, m).lead["add_note"].tolist() == [
+        "Ref {A7}: call.",
+        "Ref {call.",
+        "none",
+    ]
 
 
 def test_hash_id_is_stable_normalized_and_blank_when_every_input_is_empty() -> None:
@@ -514,7 +518,7 @@ def test_hash_id_is_stable_normalized_and_blank_when_every_input_is_empty() -> N
         Email=["Bob@X.com ", "bob@x.com", "bob@x.com", "", "José@x.com"],
         Phone=["(801) 555-4444", "8015554444", "8015554445", "", ""],
     )
-    ids = apply_mapping(f, m)["integration_record_id"].tolist()
+    ids = apply_mapping(f, m).lead["integration_record_id"].tolist()
     assert ids[0] == ids[1] == expected
     assert ids[2] != ids[0] and ids[2].startswith("h") and len(ids[2]) == 17
     assert ids[3] == ""
@@ -525,21 +529,27 @@ def test_hash_matches_the_contract_rule_on_non_ascii_and_ascii_paths() -> None:
     expected = "h" + hashlib.sha256("josé@x.com\x1f8015554444".encode()).hexdigest()[:16]
     m = parse("version: 1\nlead:\n  integration_record_id: {hash: [Email, Phone]}\n")
     f = frame(Email=["José@X.com", "ok@x.com"], Phone=["801-555-4444", "1"])
-    assert apply_mapping(f, m)["integration_record_id"].iloc[0] == expected
+    assert apply_mapping(f, m).lead["integration_record_id"].iloc[0] == expected
     ascii_only = frame(Email=["Bob@X.com "], Phone=["(801) 555-4444"])
     plain = "h" + hashlib.sha256(b"bob@x.com\x1f8015554444").hexdigest()[:16]
-    assert apply_mapping(ascii_only, m)["integration_record_id"].iloc[0] == plain
+    assert apply_mapping(ascii_only, m).lead["integration_record_id"].iloc[0] == plain
 
 
-def test_appointment_and_survey_outputs_are_named_by_path() -> None:
+def test_appointment_and_survey_files_are_parts_of_the_record() -> None:
     columns = ["Lead ID", "First Name", "Street", "City", "State", "Zip", "Office", "Email"]
     columns += ["Phone", "Appointment", "Rep", "Photo"]
     f = pd.DataFrame([["x"] * len(columns)], columns=columns, index=[3])
     out = apply_mapping(f, parse(FULL))
-    assert out.loc[3, "appointment.name"] == "Solar Consultation"
-    assert out.loc[3, "appointment.date_time"] == "x"
-    assert out.loc[3, "survey_data.files[0].data"] == "x"
-    assert out.loc[3, "survey_data.files[0].type"] == "img_exterior_house"
+    assert out.appointment.loc[3, "name"] == "Solar Consultation"
+    assert out.appointment.loc[3, "date_time"] == "x"
+    assert len(out.files) == 1
+    assert out.files[0].loc[3, "data"] == "x"
+    assert out.files[0].loc[3, "type"] == "img_exterior_house"
+    assert [ref.label for ref in out.refs()][-3:] == [
+        "survey_data.files[0].name",
+        "survey_data.files[0].data",
+        "survey_data.files[0].type",
+    ]
 
 
 def test_apply_on_a_frame_missing_a_column_is_a_mapping_error() -> None:
@@ -552,5 +562,5 @@ def test_apply_on_an_empty_frame_gives_empty_columns() -> None:
     m = parse(
         "version: 1\nlead:\n  integration_record_id: {hash: [E]}\n  note: {template: '{E}'}\n"
     )
-    out = apply_mapping(pd.DataFrame({"E": pd.Series([], dtype=object)}), m)
+    out = apply_mapping(pd.DataFrame({"E": pd.Series([], dtype=object)}), m).lead
     assert list(out.columns) == ["integration_record_id", "note"] and len(out) == 0

@@ -118,20 +118,15 @@ def test_warnings_name_the_rows_repaired() -> None:
     assert list(result.warnings["zip_from_number"]) == [4]
 
 
-def test_prepare_by_distinct_value_matches_row_by_row() -> None:
+def test_normalizing_by_distinct_value_matches_row_by_row() -> None:
     raw = column(" utah", "UT", " utah", "xx ", "", "Utah")
-    typed_a, few = nz.prepare(raw, nz.normalize_state, trim=True, few_distinct=True)
-    typed_b, many = nz.prepare(raw, nz.normalize_state, trim=True, few_distinct=False)
+    typed_a, few = nz.normalize_column(raw, nz.normalize_state, few_distinct=True)
+    typed_b, many = nz.normalize_column(raw, nz.normalize_state, few_distinct=False)
     assert typed_a.tolist() == typed_b.tolist() == ["utah", "UT", "utah", "xx", "", "Utah"]
     assert few.values.tolist() == many.values.tolist() == ["UT", "UT", "UT", "xx", "", "UT"]
     assert list(few.values.index) == list(raw.index)
     assert list(few.warnings["state_normalized"]) == list(many.warnings["state_normalized"])
     assert list(few.warnings["state_normalized"]) == [2, 4, 7]
-
-
-def test_prepare_can_keep_values_verbatim() -> None:
-    typed, result = nz.prepare(column(" A1 "), nz.unchanged, trim=False, few_distinct=False)
-    assert typed.tolist() == result.values.tolist() == [" A1 "]
 
 
 @pytest.mark.parametrize(

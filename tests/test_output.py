@@ -15,7 +15,9 @@ from importer.reading.sheet import SourceSheet, read_sheet
 from importer.results.read import read_results
 from importer.results.write import (
     MAX_COMMENTS,
+    ResultsContent,
     ResultsSummary,
+    SourceFacts,
     neutralize,
     unneutralize,
     write_results,
@@ -37,13 +39,34 @@ PROBLEMS = [
     Problem(2, "zip", "zip_zero_padded", "zip: zero-padded", is_error=False),
 ]
 FIELD_COLUMNS = {"zip": ("Zip",), "integration_record_id": ("Lead ID",), "mobile": ("Phone",)}
+ENDPOINT = "http://127.0.0.1:8765/api/v1/partner/action/lead/add"
 SUMMARY = ResultsSummary(
     command="send",
-    endpoint="http://127.0.0.1:8765/api/v1/partner/action/lead/add",
     started_at="2026-03-12T10:00:00Z",
     finished_at="2026-03-12T10:00:05Z",
+    destination={"destination": ENDPOINT, "key_fingerprint": "k0123456789ab"},
+    sent_to=ENDPOINT,
     extra={"rows": "4", "duration": "5.0 s"},
 )
+
+
+def content(
+    sheet: SourceSheet,
+    results: pd.DataFrame,
+    problems: list[Problem],
+    field_columns: dict[str, tuple[str, ...]],
+    mapping_text: str,
+) -> ResultsContent:
+    return ResultsContent(
+        rows=sheet.frame,
+        sheet_title=sheet.sheet_name,
+        source=SourceFacts.of(sheet),
+        results=results,
+        problems=problems,
+        field_columns=field_columns,
+        summary=SUMMARY,
+        mapping_text=mapping_text,
+    )
 
 
 def source(tmp_path: Path) -> SourceSheet:
@@ -62,7 +85,7 @@ def results_for(sheet: SourceSheet) -> pd.DataFrame:
 def write(tmp_path: Path, name: str = "out/leads.results.xlsx") -> tuple[Path, SourceSheet]:
     sheet = source(tmp_path)
     out = tmp_path / name
-    write_results(out, sheet, results_for(sheet), PROBLEMS, FIELD_COLUMNS, SUMMARY, MAPPING)
+    write_results(out, content(sheet, results_for(sheet), PROBLEMS, FIELD_COLUMNS, MAPPING))
     return out, sheet
 
 
@@ -145,7 +168,8 @@ def test_summary_sheet_counts_statuses_and_top_problems(tmp_path: Path) -> None:
 
     assert facts["source file"] == "leads.xlsx"
     assert facts["source sha256"] == sheet.sha256
-    assert facts["endpoint"] == SUMMARY.endpoint
+    assert facts["sent to"] == ENDPOINT
+    assert facts["api key fingerprint"] == "k0123456789ab"
     assert facts["command"] == "send"
     assert facts["duration"] == "5.0 s"
     assert facts["created"] == "1" and facts["invalid"] == "2" and facts["failed"] == "1"
@@ -153,7 +177,8 @@ def test_summary_sheet_counts_statuses_and_top_problems(tmp_path: Path) -> None:
     problems = [row for row in rows if row and row[1] in ("error", "warning")]
     assert problems[0] == ["invalid_zip", "error", "1", "3", ZIP_ERROR]
     assert problems[1][:4] == ["missing_record_id", "error", "1", "4"]
-    assert problems[2][:2] == ["zip_zero_padded", "warning"]
+    assert problems[2] == ["failed: N", "error", "1", "5", "504"]  # rejections count too
+    assert problems[3][:2] == ["zip_zero_padded", "warning"]
 
 
 def test_hidden_sheet_keeps_what_retry_needs(tmp_path: Path) -> None:
@@ -191,7 +216,7 @@ def test_long_mapping_text_is_split_over_rows_and_joined_back(tmp_path: Path) ->
     sheet = source(tmp_path)
     long_text = "# " + "x" * 80_000 + "\nversion: 1\n"
     out = tmp_path / "r.xlsx"
-    write_results(out, sheet, results_for(sheet), [], {}, SUMMARY, long_text)
+    write_results(out, content(sheet, results_for(sheet), [], {}, long_text))
 
     assert read_results(out).mapping_text == long_text
 
@@ -213,7 +238,7 @@ def test_source_column_named_like_a_result_column_survives(tmp_path: Path) -> No
     sheet = read_sheet(write_xlsx(tmp_path / "a.xlsx", [["Id", "import_status"], ["1", "old"]]))
     results = pd.DataFrame({c: "" for c in RESULT_COLUMNS}, index=sheet.frame.index)
     out = tmp_path / "r.xlsx"
-    write_results(out, sheet, results, [], {}, SUMMARY, MAPPING)
+    write_results(out, content(sheet, results, [], {}, MAPPING))
 
     back = read_results(out)
 
@@ -232,7 +257,7 @@ def test_comments_stop_at_the_cap_but_fills_go_on(tmp_path: Path) -> None:
     problems = [Problem(r, "zip", "invalid_zip", "zip: bad") for r in sheet.frame.index]
     results = pd.DataFrame({c: "" for c in RESULT_COLUMNS}, index=sheet.frame.index)
     out = tmp_path / "r.xlsx"
-    write_results(out, sheet, results, problems, {"zip": ("Zip",)}, SUMMARY, MAPPING)
+    write_results(out, content(sheet, results, problems, {"zip": ("Zip",)}, MAPPING))
 
     ws = openpyxl.load_workbook(out)["Leads"]
 
@@ -290,7 +315,7 @@ def test_unwritable_output_is_an_output_error_naming_the_path(tmp_path: Path) ->
     out = blocker / "r.xlsx"
 
     with pytest.raises(OutputError) as caught:
-        write_results(out, sheet, results_for(sheet), [], {}, SUMMARY, MAPPING)
+        write_results(out, content(sheet, results_for(sheet), [], {}, MAPPING))
 
     assert caught.value.message.startswith(f"{out}: cannot write the results (")
     assert caught.value.hint
@@ -302,7 +327,7 @@ def test_output_that_is_a_folder_is_refused_and_leaves_no_temp_file(tmp_path: Pa
     out.mkdir()
 
     with pytest.raises(OutputError, match="cannot write the results"):
-        write_results(out, sheet, results_for(sheet), [], {}, SUMMARY, MAPPING)
+        write_results(out, content(sheet, results_for(sheet), [], {}, MAPPING))
 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["leads.xlsx", "r.xlsx"]
 
@@ -313,7 +338,7 @@ def test_existing_output_is_replaced_whole(tmp_path: Path) -> None:
     sheet = source(tmp_path)
     results = results_for(sheet)
     results["import_status"] = "valid"
-    write_results(out, sheet, results, [], {}, SUMMARY, MAPPING)
+    write_results(out, content(sheet, results, [], {}, MAPPING))
 
     assert first[0] == "created"
     assert read_results(out).results["import_status"].tolist() == ["valid"] * 4
@@ -407,7 +432,7 @@ def test_control_characters_newlines_and_spaces_survive_the_xlsx(tmp_path: Path)
     sheet = read_sheet(write_csv(tmp_path / "a.csv", rows))
     results = pd.DataFrame({c: "" for c in RESULT_COLUMNS}, index=sheet.frame.index)
     out = tmp_path / "r.xlsx"
-    write_results(out, sheet, results, [], {}, SUMMARY, "a: 1\r\nb: 2\n")
+    write_results(out, content(sheet, results, [], {}, "a: 1\r\nb: 2\n"))
 
     back = read_results(out)
 

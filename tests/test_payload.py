@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from importer.records import FieldRef
 from importer.sending.payload import PayloadBuilder, build_payload, to_flag, to_integer
 
 
@@ -23,15 +24,13 @@ def test_zip_and_mobile_stay_strings_with_leading_zeros():
 
 def test_create_deal_calendar_id_and_appointment_numbers_are_integers():
     payload = build_payload(
+        {"integration_record_id": "a", "createDeal": "5686", "calendar_id": "12"},
         {
-            "integration_record_id": "a",
-            "createDeal": "5686",
-            "calendar_id": "12",
-            "appointment.apt_type_id": "7",
-            "appointment.minutes": "60.0",
-            "appointment.date_time": "2026-03-12 21:30:00",
-            "appointment.name": "Solar Consultation",
-        }
+            "apt_type_id": "7",
+            "minutes": "60.0",
+            "date_time": "2026-03-12 21:30:00",
+            "name": "Solar Consultation",
+        },
     )
     assert payload["lead"]["createDeal"] == 5686
     assert payload["lead"]["calendar_id"] == 12
@@ -60,29 +59,20 @@ def test_ignore_validation_is_sent_as_one_or_zero():
 
 def test_appointment_is_left_out_when_the_row_has_no_date_time():
     payload = build_payload(
-        {
-            "integration_record_id": "a",
-            "appointment.apt_type_id": "12",
-            "appointment.name": "Solar Consultation",
-            "appointment.date_time": "",
-        }
+        {"integration_record_id": "a"},
+        {"apt_type_id": "12", "name": "Solar Consultation", "date_time": ""},
     )
     assert payload == {"lead": {"integration_record_id": "a"}}
 
 
-def test_survey_files_are_nested_in_index_order_and_empty_files_dropped():
+def test_survey_files_are_nested_in_order_and_empty_files_dropped():
     payload = build_payload(
-        {
-            "integration_record_id": "a",
-            "survey_data.files[1].name": "roof.jpg",
-            "survey_data.files[1].data": "QUJD",
-            "survey_data.files[1].type": "img_roof",
-            "survey_data.files[0].name": "house.jpg",
-            "survey_data.files[0].data": "REVG",
-            "survey_data.files[0].type": "img_exterior_house",
-            "survey_data.files[2].name": "",
-            "survey_data.files[2].data": "",
-        }
+        {"integration_record_id": "a"},
+        files=[
+            {"name": "house.jpg", "data": "REVG", "type": "img_exterior_house"},
+            {"name": "", "data": "", "type": ""},
+            {"name": "roof.jpg", "data": "QUJD", "type": "img_roof"},
+        ],
     )
     assert payload["survey_data"] == {
         "files": [
@@ -93,7 +83,7 @@ def test_survey_files_are_nested_in_index_order_and_empty_files_dropped():
 
 
 def test_survey_data_is_left_out_when_every_file_is_empty():
-    payload = build_payload({"integration_record_id": "a", "survey_data.files[0].name": ""})
+    payload = build_payload({"integration_record_id": "a"}, files=[{"name": "", "data": ""}])
     assert "survey_data" not in payload
 
 
@@ -103,10 +93,12 @@ def test_unknown_fields_pass_through_as_text():
 
 
 def test_builder_from_values_matches_build_payload():
-    columns = ["integration_record_id", "zip", "createDeal", "appointment.date_time"]
+    refs = [FieldRef.lead(name) for name in ("integration_record_id", "zip", "createDeal")]
+    refs.append(FieldRef.appointment("date_time"))
     values = ["r1", "84045", "101", ""]
-    builder = PayloadBuilder(columns)
-    assert builder.build_values(values) == build_payload(dict(zip(columns, values, strict=True)))
+    builder = PayloadBuilder(refs)
+    lead = dict(zip(["integration_record_id", "zip", "createDeal"], values, strict=False))
+    assert builder.build_values(values) == build_payload(lead, {"date_time": ""})
     assert builder.build_values(values) == {
         "lead": {"integration_record_id": "r1", "zip": "84045", "createDeal": 101}
     }

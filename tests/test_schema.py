@@ -89,12 +89,6 @@ def test_record_ids_are_trimmed() -> None:
     assert result.leads.loc[2, "integration_record_id"] == "A1"
 
 
-def test_record_ids_fixed_are_taken_verbatim() -> None:
-    result = validate_leads(leads(lead(integration_record_id=" A1 ")), record_ids_fixed=True)
-    assert result.leads.loc[2, "integration_record_id"] == " A1 "
-    assert result.problems == []
-
-
 def test_duplicate_ids_with_reject_keep_the_first_and_name_its_row() -> None:
     frame = leads(lead(), lead(integration_record_id="B"), lead(integration_record_id=" A1"))
     result = validate_leads(frame)
@@ -375,15 +369,8 @@ def test_browser_redirect_values() -> None:
 # other fields
 
 
-def test_other_fields_are_trimmed_and_appointment_and_survey_columns_left_alone() -> None:
-    frame = leads(
-        lead(
-            first_name="  Ferris ",
-            lead_status=" Needs Contact",
-            custom_field=" x ",
-            **{"appointment.date_time": " 2026-03-12 ", "survey_data.files[0].name": " a.jpg "},
-        )
-    )
+def test_other_fields_are_trimmed() -> None:
+    frame = leads(lead(first_name="  Ferris ", lead_status=" Needs Contact", custom_field=" x "))
     result = validate_leads(frame)
     row = result.leads.loc[2]
     assert (row["first_name"], row["lead_status"], row["custom_field"]) == (
@@ -391,8 +378,6 @@ def test_other_fields_are_trimmed_and_appointment_and_survey_columns_left_alone(
         "Needs Contact",
         "x",
     )
-    assert row["appointment.date_time"] == " 2026-03-12 "
-    assert row["survey_data.files[0].name"] == " a.jpg "
     assert result.problems == []
 
 

@@ -326,7 +326,7 @@ def test_a_large_send_asks_first_at_a_terminal(
 ) -> None:
     import importer.cli
 
-    monkeypatch.setattr(importer.cli, "_interactive", lambda: True)
+    monkeypatch.setattr(importer.cli, "interactive", lambda: True)
     source = write_leads_csv(tmp_path / "big.csv", [lead_row(i) for i in range(120)])
     runner = CliRunner(env={"ENERFLO_API_KEY": SAMPLE_KEY})
     result = runner.invoke(

@@ -29,6 +29,8 @@ from importer.validation.survey import (
 DATA = "survey_data.files[0].data"
 NAME = "survey_data.files[0].name"
 TYPE = "survey_data.files[0].type"
+FROM_FILE = [True]  # the one survey file's data is a path
+BASE64 = [False]  # ... or base64 text
 
 
 def png_bytes(width: int = 1, height: int = 1, seed: int | None = None) -> bytes:
@@ -87,7 +89,7 @@ def files_frame(
     *cells: str, name: str | list[str] = "", kind: str | list[str] = "img"
 ) -> pd.DataFrame:
     rows = range(2, 2 + len(cells))
-    return pd.DataFrame({NAME: name, DATA: list(cells), TYPE: kind}, index=rows)
+    return pd.DataFrame({"name": name, "data": list(cells), "type": kind}, index=rows)
 
 
 def codes(problems) -> list[tuple[int, str, str]]:
@@ -114,8 +116,8 @@ def test_image_kind_is_read_from_the_first_bytes(head, kind):
 
 def test_real_png_and_jpeg_files_pass_and_round_trip_through_base64(photos):
     frame = files_frame("photos/house.png", "photos/roof.jpg")
-    assert check_survey_files(frame, photos, {DATA}) == []
-    for cell in frame[DATA]:
+    assert check_survey_files([frame], photos, FROM_FILE) == []
+    for cell in frame["data"]:
         path = photos / cell
         assert base64.b64decode(encode_file(path), validate=True) == path.read_bytes()
 
@@ -128,7 +130,7 @@ def test_encoding_in_chunks_matches_encoding_the_whole_file(tmp_path):
 
 
 def test_a_text_file_named_png_is_not_an_image(photos):
-    problems = check_survey_files(files_frame("notes.png"), photos, {DATA})
+    problems = check_survey_files([files_frame("notes.png")], photos, FROM_FILE)
     assert codes(problems) == [(2, DATA, "not_an_image")]
     assert problems[0].message == (
         f'{DATA}: "notes.png" is not a JPEG, PNG, GIF, WebP or HEIC image'
@@ -136,26 +138,26 @@ def test_a_text_file_named_png_is_not_an_image(photos):
 
 
 def test_a_missing_file_is_invalid(photos):
-    problems = check_survey_files(files_frame("photos/gone.jpg"), photos, {DATA})
+    problems = check_survey_files([files_frame("photos/gone.jpg")], photos, FROM_FILE)
     assert codes(problems) == [(2, DATA, "missing_file")]
     assert problems[0].message == f'{DATA}: "photos/gone.jpg" does not exist in {photos}'
 
 
 def test_a_folder_is_not_a_file(photos):
-    problems = check_survey_files(files_frame("photos"), photos, {DATA})
+    problems = check_survey_files([files_frame("photos")], photos, FROM_FILE)
     assert codes(problems) == [(2, DATA, "missing_file")]
 
 
 @pytest.mark.parametrize("cell", ["../outside.png", "photos/../../outside.png", "..\\outside.png"])
 def test_paths_leading_out_of_the_folder_are_refused(photos, cell):
-    problems = check_survey_files(files_frame(cell), photos, {DATA})
+    problems = check_survey_files([files_frame(cell)], photos, FROM_FILE)
     assert codes(problems) == [(2, DATA, "unsafe_file_path")]
     assert problems[0].message == f'{DATA}: "{cell}" leads outside {photos}'
 
 
 def test_absolute_paths_are_refused_even_inside_the_folder(photos):
     inside = str(photos / "photos" / "house.png")
-    problems = check_survey_files(files_frame(inside, "C:\\photos\\house.png"), photos, {DATA})
+    problems = check_survey_files([files_frame(inside, "C:\\photos\\house.png")], photos, FROM_FILE)
     assert codes(problems) == [(2, DATA, "unsafe_file_path"), (3, DATA, "unsafe_file_path")]
     assert problems[0].message.endswith(f"is an absolute path; give a path relative to {photos}")
 
@@ -165,7 +167,7 @@ def test_a_symlink_out_of_the_folder_is_refused_and_one_within_it_is_followed(ph
     (photos / "linked").symlink_to(photos.parent)
     (photos / "alias.png").symlink_to(photos / "photos" / "house.png")
     frame = files_frame("escape.png", "linked/outside.png", "alias.png")
-    assert codes(check_survey_files(frame, photos, {DATA})) == [
+    assert codes(check_survey_files([frame], photos, FROM_FILE)) == [
         (2, DATA, "unsafe_file_path"),
         (3, DATA, "unsafe_file_path"),
     ]
@@ -173,14 +175,14 @@ def test_a_symlink_out_of_the_folder_is_refused_and_one_within_it_is_followed(ph
 
 def test_paths_that_wander_but_stay_inside_and_windows_separators_are_fine(photos):
     frame = files_frame("photos/../photos/house.png", "photos\\roof.jpg", " photos/house.png ")
-    assert check_survey_files(frame, photos, {DATA}) == []
+    assert check_survey_files([frame], photos, FROM_FILE) == []
 
 
 def test_a_file_over_10_mb_is_too_large(photos):
     path = photos / "huge.png"
     path.write_bytes(png_bytes())
     os.truncate(path, MAX_BYTES + 1)  # sparse: no 10 MB written to disk
-    problems = check_survey_files(files_frame("huge.png"), photos, {DATA})
+    problems = check_survey_files([files_frame("huge.png")], photos, FROM_FILE)
     assert codes(problems) == [(2, DATA, "file_too_large")]
     assert problems[0].message == f'{DATA}: "huge.png" is 10.0 MB, over the 10 MB limit'
 
@@ -189,23 +191,23 @@ def test_a_file_of_exactly_10_mb_is_allowed(photos):
     path = photos / "limit.png"
     path.write_bytes(png_bytes())
     os.truncate(path, MAX_BYTES)
-    assert check_survey_files(files_frame("limit.png"), photos, {DATA}) == []
+    assert check_survey_files([files_frame("limit.png")], photos, FROM_FILE) == []
 
 
 def test_rows_without_data_have_no_file_and_no_problem(photos):
     frame = files_frame("", "photos/house.png", name=["", "x"], kind="img_exterior_house")
-    assert check_survey_files(frame, photos, {DATA}) == []
+    assert check_survey_files([frame], photos, FROM_FILE) == []
 
 
 def test_a_file_needs_a_type_but_takes_its_name_from_the_file(photos):
     frame = files_frame("photos/house.png", name="", kind="")
-    problems = check_survey_files(frame, photos, {DATA})
+    problems = check_survey_files([frame], photos, FROM_FILE)
     assert codes(problems) == [(2, TYPE, "missing_survey_field")]
     assert problems[0].message == f"{TYPE}: is missing; a survey file with data needs a type"
 
 
 def test_the_same_bad_path_on_several_rows_is_reported_on_each(photos):
-    problems = check_survey_files(files_frame("nope.png", "nope.png"), photos, {DATA})
+    problems = check_survey_files([files_frame("nope.png", "nope.png")], photos, FROM_FILE)
     assert codes(problems) == [(2, DATA, "missing_file"), (3, DATA, "missing_file")]
 
 
@@ -214,7 +216,7 @@ def test_base64_in_the_sheet_must_decode_to_an_image(photos):
     wrapped = "\n".join(good[i : i + 20] for i in range(0, len(good), 20))
     text = base64.b64encode(b"just some text, not a picture").decode()
     frame = files_frame(good, wrapped, "not base64!", good[:-1], text, name="house.png")
-    problems = check_survey_files(frame, photos, set())
+    problems = check_survey_files([frame], photos, BASE64)
     assert codes(problems) == [
         (4, DATA, "invalid_base64"),
         (5, DATA, "invalid_base64"),
@@ -225,11 +227,11 @@ def test_base64_in_the_sheet_must_decode_to_an_image(photos):
 
 def test_base64_in_the_sheet_needs_a_name(photos):
     frame = files_frame(base64.b64encode(jpeg_bytes()).decode(), name="", kind="img")
-    assert codes(check_survey_files(frame, photos, set())) == [(2, NAME, "missing_survey_field")]
+    assert codes(check_survey_files([frame], photos, BASE64)) == [(2, NAME, "missing_survey_field")]
 
 
 def test_long_cells_are_shortened_in_messages(photos):
-    problems = check_survey_files(files_frame("A" * 500 + "!"), photos, set())
+    problems = check_survey_files([files_frame("A" * 500 + "!")], photos, BASE64)
     assert problems[0].message == f'{DATA}: "{"A" * 57}..." is not base64 text'
 
 
@@ -243,55 +245,42 @@ def test_resolve_file_explains_why_with_a_value_error(photos):
 
 
 def test_inline_files_puts_base64_in_place_of_the_path_and_names_the_file(photos):
-    row = {
-        "integration_record_id": "a",
-        DATA: "photos/house.png",
-        NAME: "photos/house.png",
-        TYPE: "img",
-    }
-    inlined = inline_files(row, photos, {DATA})
-    assert base64.b64decode(inlined[DATA]) == (photos / "photos" / "house.png").read_bytes()
-    assert (inlined[NAME], inlined[TYPE]) == ("house.png", "img")
-    assert row[DATA] == "photos/house.png"  # the caller's row is left alone
+    entry = {"name": "photos/house.png", "data": "photos/house.png", "type": "img"}
+    (inlined,) = inline_files([entry], photos, FROM_FILE)
+    assert base64.b64decode(inlined["data"]) == (photos / "photos" / "house.png").read_bytes()
+    assert (inlined["name"], inlined["type"]) == ("house.png", "img")
+    assert entry["data"] == "photos/house.png"  # the caller's row is left alone
 
 
 def test_inline_files_drops_name_and_type_of_an_entry_without_data(photos):
-    row = {"integration_record_id": "a", DATA: "", NAME: "front", TYPE: "img"}
-    inlined = inline_files(row, photos, {DATA})
-    assert "survey_data" not in build_payload(inlined)
+    inlined = inline_files([{"data": "", "name": "front", "type": "img"}], photos, FROM_FILE)
+    assert "survey_data" not in build_payload({"integration_record_id": "a"}, files=inlined)
 
 
 def test_inline_files_leaves_base64_columns_as_they_are(photos):
     data = base64.b64encode(png_bytes()).decode()
-    row = {DATA: data, NAME: "house.png", TYPE: "img"}
-    assert inline_files(row, photos, set()) == row
+    entry = {"data": data, "name": "house.png", "type": "img"}
+    assert inline_files([entry], photos, BASE64) == [entry]
 
 
 def test_inline_files_refuses_a_file_that_changed_since_validation(photos):
     path = photos / "later.png"
     path.write_bytes(png_bytes())
-    assert check_survey_files(files_frame("later.png"), photos, {DATA}) == []
+    assert check_survey_files([files_frame("later.png")], photos, FROM_FILE) == []
     path.write_text("replaced by text")
     with pytest.raises(FileCheckError) as caught:
-        inline_files({DATA: "later.png", NAME: "", TYPE: "img"}, photos, {DATA})
+        inline_files([{"data": "later.png", "name": "", "type": "img"}], photos, FROM_FILE)
     assert caught.value.code == "not_an_image"
 
 
 def test_several_photo_columns_become_several_files_in_the_payload(photos):
-    row = {
-        "integration_record_id": "a",
-        "survey_data.files[0].name": "photos/house.png",
-        "survey_data.files[0].data": "photos/house.png",
-        "survey_data.files[0].type": "img_exterior_house",
-        "survey_data.files[1].name": "photos/roof.jpg",
-        "survey_data.files[1].data": "photos/roof.jpg",
-        "survey_data.files[1].type": "img_roof",
-        "survey_data.files[2].name": "",
-        "survey_data.files[2].data": "",
-        "survey_data.files[2].type": "img_meter",
-    }
-    file_columns = {f"survey_data.files[{i}].data" for i in range(3)}
-    files = build_payload(inline_files(row, photos, file_columns))["survey_data"]["files"]
+    entries = [
+        {"name": "photos/house.png", "data": "photos/house.png", "type": "img_exterior_house"},
+        {"name": "photos/roof.jpg", "data": "photos/roof.jpg", "type": "img_roof"},
+        {"name": "", "data": "", "type": "img_meter"},
+    ]
+    inlined = inline_files(entries, photos, [True, True, True])
+    files = build_payload({"integration_record_id": "a"}, files=inlined)["survey_data"]["files"]
     assert [(f["name"], f["type"]) for f in files] == [
         ("house.png", "img_exterior_house"),
         ("roof.jpg", "img_roof"),
@@ -302,26 +291,27 @@ def test_several_photo_columns_become_several_files_in_the_payload(photos):
 def test_sandbox_stores_an_appointment_and_a_photo_sent_by_the_importer(photos):
     from importer.sandbox import running_sandbox
 
-    frame = pd.DataFrame(
+    appointment = pd.DataFrame(
         {
-            "integration_record_id": ["S1"],
-            "first_name": ["Ferris"],
-            "fullAddress": ["2214 N Honeydew Dr, Saratoga Springs, UT 84045"],
-            "appointment.apt_type_id": ["12"],
-            "appointment.date_time": ["3/12/2026 2:30 PM"],
-            "appointment.name": ["Solar Consultation"],
-            "appointment.minutes": [""],
-            NAME: ["photos/house.png"],
-            DATA: ["photos/house.png"],
-            TYPE: ["img_exterior_house"],
+            "apt_type_id": ["12"],
+            "date_time": ["3/12/2026 2:30 PM"],
+            "name": ["Solar Consultation"],
+            "minutes": [""],
         },
         index=[2],
     )
-    leads, problems = normalize_appointments(
-        frame, "America/Denver", None, column_format="%m/%d/%Y %I:%M %p"
+    photo = files_frame("photos/house.png", name="photos/house.png", kind="img_exterior_house")
+    appointment, problems = normalize_appointments(
+        appointment, "America/Denver", None, column_format="%m/%d/%Y %I:%M %p"
     )
-    assert problems == [] and check_survey_files(leads, photos, {DATA}) == []
-    payload = build_payload(inline_files(leads.loc[2].to_dict(), photos, {DATA}))
+    assert problems == [] and check_survey_files([photo], photos, FROM_FILE) == []
+    lead = {
+        "integration_record_id": "S1",
+        "first_name": "Ferris",
+        "fullAddress": "2214 N Honeydew Dr, Saratoga Springs, UT 84045",
+    }
+    files = inline_files([photo.loc[2].to_dict()], photos, FROM_FILE)
+    payload = build_payload(lead, appointment.loc[2].to_dict(), files)
     with running_sandbox() as sandbox:
         answer = requests.post(
             f"{sandbox.base_url}/api/v1/partner/action/lead/add",
@@ -357,13 +347,21 @@ def test_the_example_mapping_carries_appointment_and_photo_into_the_payload(phot
         columns=header,
         index=[2, 3],
     )
-    mapped = apply_mapping(sheet, mapping)
-    leads, problems = normalize_appointments(
-        mapped, mapping.appointment_timezone, mapping.appointment_date_format
+    records = apply_mapping(sheet, mapping)
+    appointment, problems = normalize_appointments(
+        records.appointment, mapping.appointment_timezone, mapping.appointment_date_format
     )
-    assert problems == [] and check_survey_files(leads, photos, {DATA}) == []
-    first = build_payload(inline_files(leads.loc[2].to_dict(), photos, {DATA}))
-    second = build_payload(inline_files(leads.loc[3].to_dict(), photos, {DATA}))
+    assert problems == []
+    assert check_survey_files(records.files, photos, mapping.file_entries()) == []
+
+    def payload(row: int) -> dict:
+        files = [frame.loc[row].to_dict() for frame in records.files]
+        inlined = inline_files(files, photos, mapping.file_entries())
+        return build_payload(
+            records.lead.loc[row].to_dict(), appointment.loc[row].to_dict(), inlined
+        )
+
+    first, second = payload(2), payload(3)
     assert first["appointment"] == {
         "apt_type_id": 12,
         "name": "Solar Consultation",

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from importer.mapping.model import ColumnMapping, FieldSource, check_columns, parse_template
+from importer.records import LeadRecords
 
 # Hash input: drop everything but letters, digits, '@' and '.' so "Bob@X.com " == "bob@x.com".
 _HASH_DROP = re.compile(r"[^\w@.]|_")
@@ -17,15 +18,23 @@ _HASH_DELETE = bytes(c for c in range(1, 128) if not (chr(c).isalnum() or chr(c)
 
 def apply_mapping(
     frame: pd.DataFrame, mapping: ColumnMapping, where: str = "the sheet"
-) -> pd.DataFrame:
-    """One text column per output field ("" when empty), indexed like `frame`.
+) -> LeadRecords:
+    """The lead records of every row: one text column per mapped field ("" when empty).
 
-    Values are taken as they are: normalizing (zip, phone, state) is the schema's job.
+    Values are taken as they are: normalizing (zip, phone, state) is validation's job.
     Raises MappingError if the frame lacks a mapped column, naming it as in `where`.
     """
     check_columns(mapping, list(frame.columns), where)
-    out = {name: _apply_source(frame, source) for name, source in mapping.output_fields()}
-    return pd.DataFrame(out, index=frame.index)
+
+    def part(sources: dict[str, FieldSource]) -> pd.DataFrame:
+        columns = {name: _apply_source(frame, source) for name, source in sources.items()}
+        return pd.DataFrame(columns, index=frame.index)
+
+    return LeadRecords(
+        lead=part(mapping.lead),
+        appointment=part(mapping.appointment),
+        files=[part(entry) for entry in mapping.survey_files],
+    )
 
 
 def _apply_source(frame: pd.DataFrame, source: FieldSource) -> pd.Series:

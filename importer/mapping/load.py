@@ -22,9 +22,9 @@ from importer.mapping.model import (
     TOP_KEYS,
     ColumnMapping,
     FieldSource,
-    compact,
     parse_template,
 )
+from importer.syntax import compact
 
 # Names people type for lead fields (the API page itself says "office name"), compacted.
 _FIELD_ALIASES = {"phone": "mobile", "phonenumber": "mobile", "cell": "mobile", "zipcode": "zip"}

@@ -9,6 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from importer.errors import MappingError
+from importer.records import FieldRef
+from importer.syntax import compact
 
 LEAD_FIELDS = (
     "integration_record_id", "first_name", "last_name", "full_name", "fullAddress", "address",
@@ -66,17 +68,21 @@ class ColumnMapping:
     warnings: list[str] = field(default_factory=list)
     origin: str = "mapping"  # how messages name the mapping: its path, or where its text came from
 
-    def output_fields(self) -> list[tuple[str, FieldSource]]:
-        """(output column, source) in output order: lead, appointment.*, survey_data.files[i].*."""
-        fields = list(self.lead.items())
-        fields += [(f"appointment.{k}", src) for k, src in self.appointment.items()]
+    def fields(self) -> list[tuple[FieldRef, FieldSource]]:
+        """(field, source) in body order: the lead's, the appointment's, each survey file's."""
+        fields = [(FieldRef.lead(name), src) for name, src in self.lead.items()]
+        fields += [(FieldRef.appointment(name), src) for name, src in self.appointment.items()]
         for i, entry in enumerate(self.survey_files):
-            fields += [(f"survey_data.files[{i}].{k}", src) for k, src in entry.items()]
+            fields += [(FieldRef.file(i, name), src) for name, src in entry.items()]
         return fields
 
     def field_columns(self) -> dict[str, tuple[str, ...]]:
-        """Output field -> the source columns it reads (for highlighting the cells at fault)."""
-        return {name: src.columns for name, src in self.output_fields()}
+        """A field's label -> the source columns it reads (for highlighting the cells at fault)."""
+        return {ref.label: src.columns for ref, src in self.fields()}
+
+    def file_entries(self) -> list[bool]:
+        """Per survey file: True when its data is read from a file path ({file: Column})."""
+        return [entry["data"].file is not None for entry in self.survey_files]
 
 
 # ---------------------------------------------------------------- templates and names
@@ -116,22 +122,17 @@ def _parse_template_cached(template: str) -> tuple[tuple[str, ...], tuple[str, .
     return tuple(literals), tuple(columns)
 
 
-def compact(text: str) -> str:
-    """A name without case, spaces or punctuation, for forgiving comparisons."""
-    return re.sub(r"[\W_]+", "", text.lower())
-
-
 # ---------------------------------------------------------------- columns
 
 
 def check_columns(mapping: ColumnMapping, columns: list[str], where: str) -> None:
     """Raise MappingError for the first mapped column the sheet lacks (`where`: 'sheet "Leads"')."""
     present = set(columns)
-    for name, source in mapping.output_fields():
+    for ref, source in mapping.fields():
         for column in source.columns:
             if column not in present:
                 raise MappingError(
-                    f'{mapping.origin}: field "{name}" maps from column "{column}", '
+                    f'{mapping.origin}: field "{ref.label}" maps from column "{column}", '
                     f"which is not in {where}",
                     hint=_columns_hint(column, columns),
                 )

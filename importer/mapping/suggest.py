@@ -14,6 +14,8 @@ import pandas as pd
 
 from importer.errors import MappingError, OutputError
 from importer.mapping.model import LEAD_FIELDS
+from importer.syntax import compact, looks_like_email
+from importer.usps import STATE_CODES
 
 # Header variants per lead field, compacted (lower-case, letters and digits only), best first.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -74,21 +76,12 @@ WORDS = {
     "province": "state", "notes": "add_note", "comments": "add_note",
 }  # fmt: skip
 EMAIL_FIELDS = ("creator", "assign_to_email", "setter_email")  # people's names are common here
-STATES = frozenset(  # USPS codes, territories included
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "  # noqa: SIM905
-    "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP".split()
-)
 SAMPLE_SIZE = 200
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE_CHARS = re.compile(r"^[\d\s().+-]+(\.0)?$")
 _ZIP = re.compile(r"^\d{5}(-\d{4})?(\.0)?$")
 _FULL_ADDRESS = re.compile(r",.*\b[A-Za-z]{2}\.?\s+\d{5}(-\d{4})?\s*$")
 _PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 _./()+-]*")
 _YAML_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n"}
-
-
-def _is_email(cell: str) -> bool:
-    return bool(_EMAIL.match(cell))
 
 
 def _is_full_address(cell: str) -> bool:
@@ -104,10 +97,10 @@ def _looks_like_phone(cell: str) -> bool:
 
 # What cells of a column look like, and the lead field that kind of cell belongs to.
 SNIFFERS: tuple[tuple[str, str, Callable[[str], bool]], ...] = (
-    ("email", "email addresses", _is_email),
+    ("email", "email addresses", looks_like_email),
     ("mobile", "phone numbers", _looks_like_phone),
     ("zip", "zip codes", lambda c: bool(_ZIP.match(c))),
-    ("state", "state codes", lambda c: c.upper() in STATES),
+    ("state", "state codes", lambda c: c.upper() in STATE_CODES),
     ("fullAddress", "full addresses", _is_full_address),
 )
 
@@ -144,11 +137,6 @@ class _Suggestion:
         return sum(map(test, cells)) / len(cells) if cells else 0.0
 
 
-def compact(header: str) -> str:
-    """ "State/Region" -> "stateregion": the form headers are compared in."""
-    return re.sub(r"[\W_]+", "", header.lower())
-
-
 def _words(header: str) -> list[str]:
     spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", header)  # camelCase -> camel Case
     return [w for w in re.split(r"[\W_]+", spaced.lower()) if w]
@@ -174,7 +162,7 @@ def _match_headers(s: _Suggestion) -> None:
             if name in s.placed and not s.used(column) and column not in s.notes:
                 s.notes[column] = f'{name} is already mapped from "{s.placed[name].column}"'
             continue
-        if name in EMAIL_FIELDS and s.sample(column) and s.share(column, _is_email) < 0.5:
+        if name in EMAIL_FIELDS and s.sample(column) and s.share(column, looks_like_email) < 0.5:
             s.notes[column] = f"the header suggests {name}, but the cells are not email addresses"
             continue
         s.placed[name] = _Choice(column, f'matched header "{column}"')

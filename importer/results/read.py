@@ -43,6 +43,36 @@ def read_results(path: Path, mapping_path: Path | None = None) -> ResultsWorkboo
         raise ResultsError(exc.message, hint=exc.hint) from exc
 
 
+def recorded_facts(path: Path) -> dict[str, str] | None:
+    """The hidden sheet's facts of an existing xlsx results file; None when there are none.
+
+    For checks before a run replaces a file: unreadable or foreign files give None.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx" or not path.is_file():
+        return None
+    try:
+        if META_SHEET not in list_sheets(path):
+            return None
+        return _read_meta(path)
+    except (SheetError, ResultsError):
+        return None
+
+
+def accepted_ids(facts: dict[str, str]) -> dict[str, str]:
+    """record id -> lead id of the rows a results file recorded as accepted."""
+    try:
+        ids = json.loads(facts.get("accepted_ids") or "{}")
+    except ValueError as exc:
+        raise ResultsError(
+            f"the hidden {META_SHEET} sheet is damaged (accepted_ids)",
+            hint="use the results file as enerflo-import wrote it",
+        ) from exc
+    if not isinstance(ids, dict):
+        raise ResultsError(f"the hidden {META_SHEET} sheet is damaged (accepted_ids)")
+    return {str(key): str(value) for key, value in ids.items()}
+
+
 # -- csv ------------------------------------------------------------------------------------
 
 

@@ -21,8 +21,9 @@ from xlsxwriter.worksheet import Worksheet
 
 import importer
 from importer.errors import OutputError
-from importer.models import RESULT_COLUMNS, Problem, RowStatus
+from importer.models import ACCEPTED, RESULT_COLUMNS, Problem, RowStatus
 from importer.reading.sheet import SourceSheet
+from importer.results.summary import group_problems
 
 FORMAT_VERSION = "1"
 META_SHEET = "_enerflo_import"
@@ -41,29 +42,73 @@ STATUS_COLOURS = {
     "failed": ("#FCD5B4", "#974706"),
     "pending": ("#E7E6E6", "#595959"),
 }
-OUTPUT_HINT = "choose another path with -o, or close the file if it is open in Excel"
+# Safe to follow: re-running the same command resumes from the journal, so nothing accepted
+# is sent again (another -o would start a new journal and send every row again).
+OUTPUT_HINT = (
+    "close the file if it is open in Excel (or free disk space), then run the same command "
+    "again: it resumes from the journal and sends nothing accepted twice"
+)
+REHEARSAL_NOTE = "yes: rows went to the embedded sandbox; nothing reached Enerflo"
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """Where the rows came from, as the hidden sheet records it for retry."""
+
+    path: str
+    sha256: str
+    kind: str
+    sheet: str
+    header_row: int
+    encoding: str = ""
+    delimiter: str = ""
+
+    @classmethod
+    def of(cls, sheet: SourceSheet) -> SourceFacts:
+        return cls(
+            str(sheet.path),
+            sheet.sha256,
+            sheet.kind,
+            sheet.sheet_name or "",
+            sheet.header_row,
+            sheet.encoding or "",
+            sheet.delimiter or "",
+        )
 
 
 @dataclass
 class ResultsSummary:
-    """What the Summary sheet says about the run besides the rows themselves."""
+    """What the Summary sheet says about the run besides the rows themselves.
+
+    `destination` holds the facts of where rows were sent (endpoint, key fingerprint, base
+    URL, partner; never the key), empty for a dry run.
+    """
 
     command: str
-    endpoint: str | None
     started_at: str
     finished_at: str
+    destination: dict[str, str] = field(default_factory=dict)
+    sent_to: str = ""  # how the Summary names the destination
+    rehearsal: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def write_results(
-    out: Path,
-    sheet: SourceSheet,
-    results: pd.DataFrame,
-    problems: Iterable[Problem],
-    field_columns: dict[str, tuple[str, ...]],
-    summary: ResultsSummary,
-    mapping_text: str,
-) -> None:
+@dataclass
+class ResultsContent:
+    """Everything a results file holds: the source rows as read, and what became of them."""
+
+    rows: pd.DataFrame  # the source columns, as read, indexed by spreadsheet row
+    sheet_title: str | None  # the data sheet's name (a CSV source has none)
+    source: SourceFacts
+    results: pd.DataFrame  # the import_* columns, same index
+    problems: list[Problem]
+    field_columns: dict[str, tuple[str, ...]]  # field label -> the source columns it reads
+    summary: ResultsSummary
+    mapping_text: str
+    mapping_warnings: list[str] = field(default_factory=list)
+
+
+def write_results(out: Path, content: ResultsContent) -> None:
     """Write every source row with its result columns to OUT (.xlsx or .csv), atomically.
 
     The file appears complete or not at all (temp file beside OUT, then os.replace).
@@ -73,14 +118,13 @@ def write_results(
     kind = out.suffix.lower()
     if kind not in (".xlsx", ".csv"):
         raise OutputError(f"{out}: results must be an .xlsx or .csv file", hint=OUTPUT_HINT)
-    table = _ResultsTable.build(sheet, results)
+    table = _ResultsTable.build(content)
     tmp = _temp_beside(out)
     try:
         if kind == ".csv":
             _write_csv(tmp, table)
         else:
-            facts = _facts(sheet, table, summary)
-            _write_xlsx(tmp, table, list(problems), field_columns, summary, facts, mapping_text)
+            _write_xlsx(tmp, table, content, _facts(content, table))
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a results file is a normal document
         os.replace(tmp, out)
     except (OSError, XlsxWriterException) as exc:
@@ -103,14 +147,15 @@ class _ResultsTable:
     index: pd.Index  # source row numbers, in order
 
     @classmethod
-    def build(cls, sheet: SourceSheet, results: pd.DataFrame) -> _ResultsTable:
-        source = list(sheet.frame.columns)
-        results = results.reindex(index=sheet.frame.index, columns=list(RESULT_COLUMNS))
-        series = [_text_series(sheet.frame[c]) for c in source]
+    def build(cls, content: ResultsContent) -> _ResultsTable:
+        rows = content.rows
+        source = list(rows.columns)
+        results = content.results.reindex(index=rows.index, columns=list(RESULT_COLUMNS))
+        series = [_text_series(rows[c]) for c in source]
         series += [_text_series(results[c]) for c in RESULT_COLUMNS]
         written = [f"{c} (source)" if c in RESULT_COLUMNS else c for c in source]
-        name = _sheet_title(sheet.sheet_name)
-        return cls(name, written + list(RESULT_COLUMNS), source, series, sheet.frame.index)
+        name = _sheet_title(content.sheet_title)
+        return cls(name, written + list(RESULT_COLUMNS), source, series, rows.index)
 
     @cached_property
     def values(self) -> list[list[str]]:
@@ -211,13 +256,7 @@ def _neutral_text(text: str) -> str:
 
 
 def _write_xlsx(
-    tmp: Path,
-    table: _ResultsTable,
-    problems: list[Problem],
-    field_columns: dict[str, tuple[str, ...]],
-    summary: ResultsSummary,
-    facts: list[tuple[str, str]],
-    mapping_text: str,
+    tmp: Path, table: _ResultsTable, content: ResultsContent, facts: list[tuple[str, str]]
 ) -> None:
     options = {
         "constant_memory": True,  # rows stream to disk: flat memory for 100k+ rows
@@ -230,10 +269,10 @@ def _write_xlsx(
     summary_sheet = book.add_worksheet(SUMMARY_SHEET)
     meta = book.add_worksheet(META_SHEET)
     meta.hide()
-    flagged = _flagged_cells(problems, field_columns, table)
+    flagged = _flagged_cells(content.problems, content.field_columns, table)
     _write_data(book, data, table, flagged)
-    _write_summary(book, summary_sheet, table, problems, summary, facts)
-    _write_meta(meta, facts + [("mapping_text", mapping_text)])
+    _write_summary(book, summary_sheet, table, content)
+    _write_meta(meta, facts + [("mapping_text", content.mapping_text)])
     book.close()
 
 
@@ -319,26 +358,27 @@ def _status_formats(book: xlsxwriter.Workbook, ws: Worksheet, col: int, last_row
 
 
 def _write_summary(
-    book: xlsxwriter.Workbook,
-    ws: Worksheet,
-    table: _ResultsTable,
-    problems: list[Problem],
-    summary: ResultsSummary,
-    facts: list[tuple[str, str]],
+    book: xlsxwriter.Workbook, ws: Worksheet, table: _ResultsTable, content: ResultsContent
 ) -> None:
     bold = book.add_format({"bold": True})
     ws.set_column(0, 0, 24)
     ws.set_column(1, 1, 48)
     ws.set_column(2, 3, 14)
     ws.set_column(4, 4, 70)
-    known = dict(facts)
+    summary, source = content.summary, content.source
     lines: list[tuple[str, ...]] = [
         ("enerflo-import results",),
-        ("source file", Path(known["source_path"]).name),
-        ("source sheet", known["source_sheet"]),
-        ("source sha256", known["source_sha256"]),
+        ("source file", Path(source.path).name),
+        ("source sheet", source.sheet),
+        ("source sha256", source.sha256),
         ("command", summary.command),
-        ("endpoint", summary.endpoint or "(none: nothing sent)"),
+        ("sent to", summary.sent_to or "(nothing sent: a dry run)"),
+        *([("rehearsal", REHEARSAL_NOTE)] if summary.rehearsal else []),
+        *(
+            [("api key fingerprint", summary.destination["key_fingerprint"])]
+            if summary.destination.get("key_fingerprint")
+            else []
+        ),
         ("started at", summary.started_at),
         ("finished at", summary.finished_at),
         *summary.extra.items(),
@@ -347,7 +387,7 @@ def _write_summary(
         *_status_counts(table),
         (),
         ("problem", "kind", "rows", "example row", "example message"),
-        *_top_problems(problems, table),
+        *_top_problems(content, table),
     ]
     for r, line in enumerate(lines):
         fmt = bold if r == 0 or line[:1] in (("status",), ("problem",)) else None
@@ -363,37 +403,35 @@ def _status_counts(table: _ResultsTable) -> list[tuple[str, str]]:
     return lines + [("total", str(len(table.index)))]
 
 
-def _top_problems(
-    problems: list[Problem], table: _ResultsTable, most: int = 20
-) -> list[tuple[str, ...]]:
-    counts = Counter((p.code, p.is_error) for p in problems)
-    first: dict[tuple[str, bool], Problem] = {}
-    for p in problems:
-        first.setdefault((p.code, p.is_error), p)
+def _top_problems(content: ResultsContent, table: _ResultsTable, most: int = 20):
+    groups = group_problems(content.problems, content.results)[:most]
     lines: list[tuple[str, ...]] = []
-    for (code, is_error), n in counts.most_common(most):
-        example = first[(code, is_error)]
-        row = int(table.index.get_indexer([example.row])[0]) + 2
-        kind = "error" if is_error else "warning"
-        lines.append((code, kind, str(n), str(row) if row > 1 else "", example.message))
+    for group in groups:
+        row = int(table.index.get_indexer([group.example_row])[0]) + 2
+        kind = "error" if group.is_error else "warning"
+        lines.append(
+            (group.kind, kind, str(group.rows), str(row) if row > 1 else "", group.example)
+        )
     return lines
 
 
-def _facts(
-    sheet: SourceSheet, table: _ResultsTable, summary: ResultsSummary
-) -> list[tuple[str, str]]:
+def _facts(content: ResultsContent, table: _ResultsTable) -> list[tuple[str, str]]:
+    source, summary = content.source, content.summary
     return [
         ("format_version", FORMAT_VERSION),
         ("tool_version", importer.__version__),
         ("command", summary.command),
         ("written_at", summary.finished_at),
-        ("source_path", str(sheet.path)),
-        ("source_sha256", sheet.sha256),
-        ("kind", sheet.kind),
-        ("source_sheet", sheet.sheet_name or ""),
-        ("header_row", str(sheet.header_row)),
-        ("encoding", sheet.encoding or ""),
-        ("delimiter", sheet.delimiter or ""),
+        ("source_path", source.path),
+        ("source_sha256", source.sha256),
+        ("kind", source.kind),
+        ("source_sheet", source.sheet),
+        ("header_row", str(source.header_row)),
+        ("encoding", source.encoding),
+        ("delimiter", source.delimiter),
+        *summary.destination.items(),
+        # What retry keeps taken whatever the user does to the cells: ids accepted so far.
+        ("accepted_ids", json.dumps(_accepted_ids(content.results), ensure_ascii=False)),
         ("results_sheet", table.sheet_name),
         ("source_columns", json.dumps(table.source_columns, ensure_ascii=False)),
         ("written_columns", json.dumps(table.columns, ensure_ascii=False)),
@@ -401,6 +439,13 @@ def _facts(
         # What retry compares with to report rows deleted by hand.
         ("record_ids", json.dumps(table.series[table.columns.index("import_record_id")].tolist())),
     ]
+
+
+def _accepted_ids(results: pd.DataFrame) -> dict[str, str]:
+    """record id -> lead id of every accepted row."""
+    accepted = results["import_status"].isin([str(s) for s in ACCEPTED])
+    chosen = results.loc[accepted, ["import_record_id", "import_lead_id"]].astype(str)
+    return dict(zip(chosen["import_record_id"], chosen["import_lead_id"], strict=True))
 
 
 def _write_meta(ws: Worksheet, facts: list[tuple[str, str]]) -> None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from importer.errors import BadInputError, OutputError, RunError
+from importer.errors import BadInputError, JournalError, OutputError, RunError
 from importer.models import RowStatus
 
 if TYPE_CHECKING:
     from importer.sending.sender import SendOutcome
 
-JOURNAL_FORMAT = "1"
+# Format 2 records the destination (endpoint and key fingerprint); a format-1 journal does
+# not say where its rows went, so its rows cannot be counted as done anywhere.
+JOURNAL_FORMAT = "2"
 FRESH_HINT = "use --fresh to start over, or -o for another output"
 # What each identity key means to a user, for the "made for another ..." message.
 IDENTITY_WORDS = {
@@ -35,18 +38,21 @@ CREATE TABLE IF NOT EXISTS attempts (
     http_status INTEGER,
     message TEXT NOT NULL,
     attempts INTEGER NOT NULL,
-    at TEXT NOT NULL
+    at TEXT NOT NULL,
+    fingerprint TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS attempts_row ON attempts (row);
 """
 
 _RECORD = (
-    "INSERT INTO attempts (row, record_id, status, lead_id, http_status, message, attempts, at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO attempts"
+    " (row, record_id, status, lead_id, http_status, message, attempts, at, fingerprint)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 _LATEST = """
-SELECT a.row, a.record_id, a.status, a.lead_id, a.http_status, a.message, t.total, a.at
+SELECT a.row, a.record_id, a.status, a.lead_id, a.http_status, a.message, t.total, a.at,
+       a.fingerprint
 FROM attempts a
 JOIN (SELECT row, MAX(id) AS last, SUM(attempts) AS total FROM attempts GROUP BY row) t
   ON a.id = t.last
@@ -66,6 +72,7 @@ class JournalEntry:
     message: str
     attempts: int
     at: str
+    fingerprint: str = ""  # of the record sent (see payload.fingerprint): which row it was
 
 
 class Journal:
@@ -116,22 +123,47 @@ class Journal:
         try:
             self._db.executescript(_SCHEMA)
             stored = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            empty = self._db.execute("SELECT 1 FROM attempts LIMIT 1").fetchone() is None
         except sqlite3.OperationalError as exc:
             raise _locked_or_unwritable(self.path, exc) from exc
         except sqlite3.DatabaseError as exc:
             raise _not_a_journal(self.path) from exc
-        _check_identity(self.path, stored, run_identity)
+        if not empty:  # a journal with no entries (a run cancelled at its prompt) is anyone's
+            _check_identity(self.path, stored, run_identity)
         rows = [("format", JOURNAL_FORMAT)] + [(k, str(v)) for k, v in run_identity.items()]
         with self._db:  # one transaction: the identity is stored whole or not at all
             self._db.execute("BEGIN")
+            if empty:
+                self._db.execute("DELETE FROM meta")
             self._db.executemany("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", rows)
+
+    @classmethod
+    def peek(cls, path: Path) -> tuple[dict[str, str], dict[int, JournalEntry]]:
+        """The identity and latest entries of an existing journal, whatever run it was made
+        for; ({}, {}) when there is no file. Raises like `open` when it cannot be read."""
+        path = Path(path)
+        if not path.exists():
+            return {}, {}
+        db = _connect(path)
+        journal = cls(path, db)
+        try:
+            db.executescript(_SCHEMA)
+            return journal.identity, journal.outcomes()
+        except sqlite3.OperationalError as exc:
+            raise _locked_or_unwritable(path, exc) from exc
+        except sqlite3.DatabaseError as exc:
+            raise _not_a_journal(path) from exc
+        finally:
+            db.close()
 
     @property
     def identity(self) -> dict[str, str]:
         """The run identity stored in the file (plus its format version)."""
         return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
 
-    def record(self, row: int, record_id: str, outcome: SendOutcome, at: str) -> None:
+    def record(
+        self, row: int, record_id: str, outcome: SendOutcome, at: str, fingerprint: str = ""
+    ) -> None:
         """Append one row's outcome and make it durable before returning."""
         values = (
             int(row),
@@ -142,24 +174,26 @@ class Journal:
             outcome.message,
             int(outcome.attempts),
             at,
+            fingerprint,
         )
         try:
             # Autocommit: the INSERT is its own transaction, committed (and the WAL synced)
             # before execute returns, without separate BEGIN and COMMIT statements.
             self._db.execute(_RECORD, values)
         except sqlite3.Error as exc:
-            raise OutputError(
-                f"{self.path}: could not write the journal ({exc})",
-                hint="check free disk space and permissions; rerun the same command to resume",
+            raise JournalError(
+                f"{self.path}: cannot record the outcome of row {row} in the journal "
+                f"({_why(self.path, exc)})",
+                hint="free some disk space (or fix the folder's permissions), then run the same "
+                "command again: it resumes from the journal, and nothing it recorded as "
+                f"accepted is sent again (row {row} goes again, as an update of the same lead)",
             ) from exc
 
     def outcomes(self) -> dict[int, JournalEntry]:
         """The latest entry per spreadsheet row, with attempts summed over the row's entries."""
         return {
-            row: JournalEntry(row, record_id, RowStatus(status), lead_id, http, message, total, at)
-            for row, record_id, status, lead_id, http, message, total, at in self._db.execute(
-                _LATEST
-            )
+            row[0]: JournalEntry(row[0], row[1], RowStatus(row[2]), *row[3:])
+            for row in self._db.execute(_LATEST)
         }
 
     def close(self) -> None:
@@ -197,6 +231,18 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+def _why(path: Path, exc: sqlite3.Error) -> str:
+    """SQLite's reason, plus what the disk says when it is full."""
+    reason = str(exc)
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return reason
+    if free < 1 << 20 or "full" in reason.lower():
+        return f"{reason}; the disk holding {path.parent} has {free // 1024} KiB free"
+    return reason
+
+
 def _not_a_journal(path: Path) -> BadInputError:
     return BadInputError(f"{path}: not a journal written by enerflo-import", hint=FRESH_HINT)
 
@@ -211,18 +257,44 @@ def _locked_or_unwritable(path: Path, exc: sqlite3.OperationalError) -> Exceptio
 
 
 def _check_identity(path: Path, stored: dict[str, str], wanted: dict[str, str]) -> None:
-    if stored.get("format", JOURNAL_FORMAT) != JOURNAL_FORMAT:
+    if stored and stored.get("format") != JOURNAL_FORMAT:
+        version = stored.get("format", "?")
         raise BadInputError(
-            f"{path}: journal format {stored['format']} is not one this version reads",
+            f"{path}: journal format {version} is not one this version reads "
+            "(it does not record where its rows were sent)",
             hint=FRESH_HINT,
         )
     for key, value in wanted.items():
         if key in stored and stored[key] != str(value):
-            what = IDENTITY_WORDS.get(key, key)
-            raise BadInputError(
-                f"{path}: this journal was made for a different {what}",
-                hint=FRESH_HINT,
-            )
+            raise mismatch_error(path, key, stored[key], str(value))
+
+
+class JournalMismatchError(BadInputError):
+    """The journal was made for another run: `key` names the identity fact that differs."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message, hint=FRESH_HINT)
+        self.key = key
+
+
+def mismatch_error(path: Path, key: str, stored: str, wanted: str) -> JournalMismatchError:
+    """The refusal for a journal whose `key` fact differs, naming both sides."""
+    if key == "destination":
+        what = f"its rows were sent to {_place(stored)}, not to {_place(wanted)}"
+    elif key == "key_fingerprint":
+        what = (
+            f"its rows were sent with another api key (fingerprint {stored}), "
+            f"not this one ({wanted})"
+        )
+    else:
+        what = f"this journal was made for a different {IDENTITY_WORDS.get(key, key)}"
+    return JournalMismatchError(key, f"{path}: {what}")
+
+
+def _place(destination: str) -> str:
+    return (
+        "the embedded sandbox (a rehearsal)" if destination == "embedded sandbox" else destination
+    )
 
 
 def _is_foreign(path: Path) -> bool:

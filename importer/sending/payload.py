@@ -1,22 +1,27 @@
-"""Turn one normalized row (field -> text) into the Leads API JSON body; no validation, no I/O."""
+"""Turn one normalized lead record into the Leads API JSON body; no validation, no I/O."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+
+from importer.records import FieldRef, Part
 
 # Fields the API wants as JSON integers; every other value is sent as text (zip and mobile
 # stay strings so leading zeros survive).
 INTEGER_FIELDS = frozenset(
-    {"createDeal", "calendar_id", "appointment.apt_type_id", "appointment.minutes"}
+    {
+        FieldRef.lead("createDeal"),
+        FieldRef.lead("calendar_id"),
+        FieldRef.appointment("apt_type_id"),
+        FieldRef.appointment("minutes"),
+    }
 )
-BOOLEAN_FIELDS = frozenset({"ignore_validation"})
+BOOLEAN_FIELDS = frozenset({FieldRef.lead("ignore_validation")})
 TRUE_WORDS = frozenset({"1", "true", "yes", "y", "t", "on"})
-
-_SURVEY_FILE = re.compile(r"^survey_data\.files\[(\d+)\]\.(.+)$")
-_APPOINTMENT = "appointment."
+DATE_TIME = FieldRef.appointment("date_time")
 
 
 def to_integer(text: str) -> int | str:
@@ -43,85 +48,93 @@ def _keep_text(text: str) -> str:
 
 @dataclass(frozen=True)
 class _Slot:
-    """Where one column's value goes: section ("lead", "appointment" or a survey file index)."""
+    """Where one value goes: the field it fills and how its text is converted."""
 
     position: int
-    section: str
-    file_index: int
-    key: str
+    ref: FieldRef
     convert: Callable[[str], object]
 
 
-def _slot_for(position: int, field: str) -> _Slot:
-    if field in INTEGER_FIELDS:
-        convert: Callable[[str], object] = to_integer
-    elif field in BOOLEAN_FIELDS:
-        convert = to_flag
-    else:
-        convert = _keep_text
-    match = _SURVEY_FILE.match(field)
-    if match:
-        return _Slot(position, "survey", int(match.group(1)), match.group(2), convert)
-    if field.startswith(_APPOINTMENT):
-        return _Slot(position, "appointment", -1, field[len(_APPOINTMENT) :], convert)
-    return _Slot(position, "lead", -1, field, convert)
+def _slot_for(position: int, ref: FieldRef) -> _Slot:
+    if ref in INTEGER_FIELDS:
+        return _Slot(position, ref, to_integer)
+    if ref in BOOLEAN_FIELDS:
+        return _Slot(position, ref, to_flag)
+    return _Slot(position, ref, _keep_text)
 
 
 class PayloadBuilder:
-    """Builds payloads for rows that share one column list; the per-column work is done once.
+    """Builds bodies for rows that share one field layout; the per-field work is done once.
 
-    The appointment is sent only when the row has an `appointment.date_time` (constants such
-    as the appointment name alone do not make an appointment); a survey file only when one of
-    its values is non-empty; `survey_data` only when at least one file is left.
+    `refs` names the value at each position (`LeadRecords.refs()`, the order of
+    `LeadRecords.table()`). The appointment is sent only when the row has a date_time
+    (constants such as its name alone do not make one); a survey file only when one of its
+    values is non-empty; `survey_data` only when at least one file is left.
     """
 
-    def __init__(self, columns: Iterable[str]) -> None:
-        self.columns = tuple(columns)
-        slots = [_slot_for(i, field) for i, field in enumerate(self.columns)]
-        self._lead = [s for s in slots if s.section == "lead"]
-        self._appointment = [s for s in slots if s.section == "appointment"]
-        self._survey = [s for s in slots if s.section == "survey"]
-        self._date_time = next(
-            (s.position for s in self._appointment if s.key == "date_time"), None
-        )
+    def __init__(self, refs: Sequence[FieldRef]) -> None:
+        self.refs = tuple(refs)
+        slots = [_slot_for(i, ref) for i, ref in enumerate(self.refs)]
+        self._lead = [s for s in slots if s.ref.part is Part.LEAD]
+        self._appointment = [s for s in slots if s.ref.part is Part.APPOINTMENT]
+        self._files: dict[int, list[_Slot]] = {}
+        for slot in slots:
+            if slot.ref.part is Part.FILE:
+                self._files.setdefault(slot.ref.index, []).append(slot)
+        self._date_time = self.refs.index(DATE_TIME) if DATE_TIME in self.refs else None
 
-    def build(self, lead: dict[str, str]) -> dict:
-        """The payload for a row given as field -> text (missing fields count as empty)."""
-        return self.build_values([lead.get(field, "") for field in self.columns])
+    def build_values(
+        self, values: Sequence[str], files: Sequence[Mapping[str, str]] | None = None
+    ) -> dict:
+        """The body for a row given as values in `refs` order (the fast path).
 
-    def build_values(self, values: Sequence[str]) -> dict:
-        """The payload for a row given as values in `columns` order (fastest path)."""
+        `files`, when given, replaces the row's survey files (e.g. with photos inlined).
+        """
         payload: dict = {"lead": _section(self._lead, values)}
         if self._date_time is not None and values[self._date_time]:
             payload["appointment"] = _section(self._appointment, values)
-        files = self._files(values)
-        if files:
-            payload["survey_data"] = {"files": files}
+        entries = [
+            {name: text for name, text in entry.items() if text}
+            for entry in (self.files_of(values) if files is None else files)
+        ]
+        entries = [entry for entry in entries if entry]
+        if entries:
+            payload["survey_data"] = {"files": entries}
         return payload
 
-    def _files(self, values: Sequence[str]) -> list[dict]:
-        by_index: dict[int, dict] = {}
-        for slot in self._survey:
-            value = values[slot.position]
-            if value:
-                by_index.setdefault(slot.file_index, {})[slot.key] = slot.convert(value)
-        return [by_index[i] for i in sorted(by_index)]
+    def files_of(self, values: Sequence[str]) -> list[dict[str, str]]:
+        """The row's survey files as text, one dict per file in index order."""
+        return [
+            {slot.ref.name: values[slot.position] for slot in self._files[i]}
+            for i in sorted(self._files)
+        ]
 
 
 def _section(slots: list[_Slot], values: Sequence[str]) -> dict:
-    return {s.key: s.convert(values[s.position]) for s in slots if values[s.position]}
+    return {s.ref.name: s.convert(values[s.position]) for s in slots if values[s.position]}
 
 
-@lru_cache(maxsize=32)
-def _builder_for(columns: tuple[str, ...]) -> PayloadBuilder:
-    return PayloadBuilder(columns)
+def fingerprint(payload: dict) -> str:
+    """A short SHA-256 of a body as built from the sheet (photo paths, not their bytes):
+    the same row sends the same fingerprint, a row whose values changed another one."""
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def build_payload(lead: dict[str, str]) -> dict:
+def build_payload(
+    lead: Mapping[str, str],
+    appointment: Mapping[str, str] | None = None,
+    files: Sequence[Mapping[str, str]] = (),
+) -> dict:
     """{"lead": {...}} plus "appointment" / "survey_data" when the row has them; "" left out.
 
-    Field names follow apply_mapping: lead fields as named, `appointment.<name>`,
-    `survey_data.files[<i>].<name|data|type>`. Integers for createDeal, calendar_id,
-    appointment.apt_type_id and appointment.minutes; ignore_validation as 1/0.
+    Integers for createDeal, calendar_id, appointment apt_type_id and minutes;
+    ignore_validation as 1/0.
     """
-    return _builder_for(tuple(lead)).build(lead)
+    refs = [FieldRef.lead(name) for name in lead]
+    refs += [FieldRef.appointment(name) for name in appointment or {}]
+    for i, entry in enumerate(files):
+        refs += [FieldRef.file(i, name) for name in entry]
+    values = [*lead.values(), *(appointment or {}).values()]
+    values += [text for entry in files for text in entry.values()]
+    return PayloadBuilder(refs).build_values(values)

@@ -15,14 +15,15 @@ import pandas as pd
 
 from importer.errors import MappingError
 from importer.models import Problem
+from importer.records import FieldRef
+from importer.syntax import is_email
 
-PREFIX = "appointment."
-DATE_TIME = "appointment.date_time"
-APT_TYPE_ID = "appointment.apt_type_id"
-NAME = "appointment.name"
-MINUTES = "appointment.minutes"
-ASSIGNED_USER = "appointment.assigned_user"
-DATE_FORMAT = "appointment.date_format"
+DATE_TIME = "date_time"
+APT_TYPE_ID = "apt_type_id"
+NAME = "name"
+MINUTES = "minutes"
+ASSIGNED_USER = "assigned_user"
+DATE_FORMAT = "date_format"
 DEFAULT_MINUTES = "60"
 UTC_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -41,7 +42,6 @@ _UNIX_SECONDS = r"\d{10}"
 # appointment, so a stray five-digit number elsewhere is not read as a date.
 _EXCEL_RANGE = (32874.0, 73051.0)
 _WHOLE_NUMBER = r"0*[1-9]\d*(?:\.0*)?"
-_EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s.]+"
 
 
 @dataclass
@@ -55,25 +55,25 @@ class _Parsed:
 
 
 def normalize_appointments(
-    leads: pd.DataFrame,
+    appointment: pd.DataFrame,
     timezone: str | None,
     date_format: str | None,
     column_format: str | None = None,
     column_label: str | None = None,
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Normalize the `appointment.*` columns and report their problems (frame unchanged if none).
+    """Normalize the appointment part of the records and report its problems.
 
     Rows without a date_time get every appointment cell cleared, so no appointment is sent.
-    Rows with one get date_time as UTC `yyyy-mm-dd hh:mm:ss` (or unix seconds, plus an
-    `appointment.date_format` column of "U", when `date_format` is "U"), minutes "60" when
-    empty, whole numbers without ".0", and a lower-cased assigned_user. `column_format` (the
-    mapping's `format:`) replaces detection; `column_label` names the source column in
-    messages. Raises MappingError for a time zone that is not an IANA name.
+    Rows with one get date_time as UTC `yyyy-mm-dd hh:mm:ss` (or unix seconds, plus a
+    `date_format` column of "U", when `date_format` is "U"), minutes "60" when empty, whole
+    numbers without ".0", and a lower-cased assigned_user. `column_format` (the mapping's
+    `format:`) replaces detection; `column_label` names the source column in messages.
+    Raises MappingError for a time zone that is not an IANA name.
     """
-    if DATE_TIME not in leads.columns:
-        return leads, []
+    if DATE_TIME not in appointment.columns:
+        return appointment, []
     zone = _zone(timezone)
-    out = leads.copy()
+    out = appointment.copy()
     cells = _cells(out, DATE_TIME)
     has = cells != ""
     label = f'column "{column_label}"' if column_label else "the date_time column"
@@ -84,7 +84,7 @@ def normalize_appointments(
     problems += _check_parts(out, has)
     if date_format == "U":
         out[DATE_FORMAT] = np.where(rendered != "", "U", "")
-    for column in [c for c in out.columns if c.startswith(PREFIX)]:
+    for column in out.columns:
         out[column] = out[column].where(has, "")
     return out, sorted(problems, key=lambda p: (p.row, p.field))
 
@@ -295,6 +295,7 @@ def _render(when: pd.Series, date_format: str | None) -> pd.Series:
 
 
 def _date_problems(cells: pd.Series, parsed: _Parsed, zone: ZoneInfo) -> list[Problem]:
+    field = _label(DATE_TIME)
     problems = []
     for row in parsed.code[parsed.code != ""].index:
         text, code = cells[row], parsed.code[row]
@@ -304,10 +305,10 @@ def _date_problems(cells: pd.Series, parsed: _Parsed, zone: ZoneInfo) -> list[Pr
             what = f"does not exist in {zone.key} (clocks skip that hour)"
         else:
             what = "is not a date and time"
-        problems.append(Problem(int(row), DATE_TIME, code, f'{DATE_TIME}: "{text}" {what}'))
+        problems.append(Problem.error(int(row), field, code, f'"{text}" {what}'))
     for row in parsed.warning[parsed.warning != ""].index:
-        message = f'{DATE_TIME}: "{cells[row]}" {parsed.warning[row]}'
-        problems.append(Problem(int(row), DATE_TIME, "ambiguous_time", message, is_error=False))
+        what = f'"{cells[row]}" {parsed.warning[row]}'
+        problems.append(Problem.warning(int(row), field, "ambiguous_time", what))
     return problems
 
 
@@ -344,7 +345,7 @@ def _whole_numbers(values: pd.Series) -> pd.Series:
 
 def _emails(values: pd.Series) -> pd.Series:
     lowered = values.str.lower()
-    return lowered.where(lowered.str.fullmatch(_EMAIL), "")
+    return lowered.where(is_email(lowered), "")
 
 
 def _per_distinct(cells: pd.Series, func) -> pd.Series:
@@ -361,9 +362,13 @@ def _cells(out: pd.DataFrame, field: str) -> pd.Series:
 
 
 def _problems(out: pd.DataFrame, rows: pd.Series, field: str, code: str, what: str):
+    label = _label(field)
     if code == "missing_appointment_field":
-        return [Problem(int(r), field, code, f"{field}: {what}") for r in rows[rows].index]
+        return [Problem.error(int(r), label, code, what) for r in rows[rows].index]
     return [
-        Problem(int(r), field, code, f'{field}: "{out.at[r, field]}" {what}')
-        for r in rows[rows].index
+        Problem.error(int(r), label, code, f'"{out.at[r, field]}" {what}') for r in rows[rows].index
     ]
+
+
+def _label(name: str) -> str:
+    return FieldRef.appointment(name).label

@@ -1,7 +1,7 @@
 """Lead validation: normalize lead fields, check them with pandera, report Problems per row.
 
-It must not send, read files or touch `appointment.*` / `survey_data.*` columns (validated
-elsewhere). Every rule runs column-wide; Python loops only visit failing (row, rule) groups.
+It must not send or read files; appointments and survey files are checked elsewhere. Every
+rule runs column-wide; Python loops only visit failing (row, rule) groups.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from importer.validation import normalize as nz
 RECORD_ID = "integration_record_id"
 EMAIL_FIELDS = ("email", "creator", "assign_to_email", "setter_email")
 INTEGER_FIELDS = ("createDeal", "calendar_id")
-UNTOUCHED_PREFIXES = ("appointment.", "survey_data.")
 # Fields whose values mostly differ row to row; the others are normalized and checked once
 # per distinct value (a sheet has a handful of states, deal ids, rep emails, zips...).
 _MOSTLY_DISTINCT = frozenset(
@@ -116,15 +115,12 @@ class ValidationResult:
         return {problem.row for problem in self.problems if problem.is_error}
 
 
-def validate_leads(
-    leads: pd.DataFrame, on_duplicate: str = "reject", record_ids_fixed: bool = False
-) -> ValidationResult:
+def validate_leads(leads: pd.DataFrame, on_duplicate: str = "reject") -> ValidationResult:
     """Normalize and check every lead field of `leads` (index = spreadsheet row numbers).
 
     Rows with ignore_validation true skip every rule but the record id's. With
     `on_duplicate="reject"` the first row of a shared record id stands, with "last" the last.
-    `record_ids_fixed=True` (ids recorded by an earlier run, e.g. for retry) takes the
-    ids verbatim instead of trimming them. A missing id or address column counts as empty.
+    A missing id or address column counts as empty.
     """
     if on_duplicate not in ("reject", "last"):
         raise ValueError(f'on_duplicate must be "reject" or "last", not "{on_duplicate}"')
@@ -133,8 +129,7 @@ def validate_leads(
     typed: dict[str, pd.Series] = {}
     repaired: dict[str, nz.Normalized] = {}
     for name in leads.columns:
-        if not str(name).startswith(UNTOUCHED_PREFIXES):
-            typed[name], repaired[name] = _prepare(leads[name], name, record_ids_fixed)
+        typed[name], repaired[name] = _normalize_column(leads[name], name)
     normalized = leads.copy(deep=False)
     for name, result in repaired.items():
         normalized[name] = result.values
@@ -147,11 +142,9 @@ def validate_leads(
     return ValidationResult(normalized, report.problems())
 
 
-def _prepare(raw: pd.Series, name: str, record_ids_fixed: bool) -> tuple[pd.Series, nz.Normalized]:
+def _normalize_column(raw: pd.Series, name: str) -> tuple[pd.Series, nz.Normalized]:
     normalizer = _NORMALIZERS.get(name, nz.unchanged)
-    trim = not (name == RECORD_ID and record_ids_fixed)
-    few = name not in _MOSTLY_DISTINCT
-    return nz.prepare(raw, normalizer, trim=trim, few_distinct=few)
+    return nz.normalize_column(raw, normalizer, few_distinct=name not in _MOSTLY_DISTINCT)
 
 
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from importer import syntax
 from importer.usps import STATE_BY_NAME, STATE_CODES
 
 BROWSER_REDIRECTS = ("profile", "scheduling", "deal")
@@ -31,11 +32,6 @@ _BOOLEANS = {
     "no": "0",
 }
 
-# Pragmatic address syntax: local@domain.tld, one @, no spaces, a 2+ letter top-level domain.
-_EMAIL = (
-    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}"
-)
 # What Excel or pandas leave of a number: "8015554444.0", "8.015554444E+09", "8.015554444e9".
 _NUMBER = r"[0-9]+\.0*|[0-9](?:\.[0-9]+)?[eE]\+?[0-9]{1,2}"
 # Separators people type inside phone numbers.
@@ -65,21 +61,21 @@ def unchanged(values: pd.Series) -> Normalized:
     return Normalized(values)
 
 
-def prepare(
-    raw: pd.Series, normalizer: Callable[[pd.Series], Normalized], *, trim: bool, few_distinct: bool
+def normalize_column(
+    raw: pd.Series, normalizer: Callable[[pd.Series], Normalized], *, few_distinct: bool
 ) -> tuple[pd.Series, Normalized]:
-    """The column as typed (trimmed unless `trim` is false) and its normalized form.
+    """The column as typed (trimmed) and its normalized form.
 
     With `few_distinct` (states, zips, constants...) the work is done once per distinct
     value and spread back to the rows with numpy, which is several times faster there.
     """
     raw = raw.fillna("")
     if not few_distinct:
-        typed = strip(raw) if trim else raw
+        typed = strip(raw)
         return typed, normalizer(typed)
     codes, uniques = pd.factorize(raw.to_numpy(dtype=object))
     distinct = pd.Series(uniques, dtype=raw.dtype)
-    typed = strip(distinct) if trim else distinct
+    typed = strip(distinct)
     result = normalizer(typed)
     warnings = {
         code: raw.index[np.isin(codes, labels.to_numpy())]
@@ -245,7 +241,7 @@ def is_mobile(values: pd.Series) -> pd.Series:
 
 
 def is_email(values: pd.Series) -> pd.Series:
-    return values.str.fullmatch(_EMAIL).astype(bool)
+    return syntax.is_email(values)
 
 
 def is_integer(values: pd.Series) -> pd.Series:

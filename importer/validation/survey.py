@@ -1,7 +1,8 @@
-"""Survey photos: check paths stay in the files folder and are images; base64 one file at a time.
+"""Survey photos: check paths stay in the files folder and are images; base64 them to send.
 
-Checks read only a file's first bytes; encoding streams it, so at most one photo is held in
-memory, and only while its row is being sent.
+Checks read only a file's first bytes. A row's photos are encoded while that row is sent,
+each read in chunks; the row's request body holds all of its photos at once (at most
+10 MB each), and nothing of them is kept after the row.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import pandas as pd
 
 from importer.models import Problem
+from importer.records import FieldRef
 
 MAX_BYTES = 10 * 1024 * 1024  # 10 MB (MiB), the cap on one photo before encoding
 SNIFF_BYTES = 64
 CHUNK_BYTES = 3 * 256 * 1024  # a multiple of 3: base64 chunks then join without padding
 
-_DATA_FIELD = re.compile(r"^(survey_data\.files\[\d+\]\.)data$")
 _HEIF_BRANDS = frozenset(
     {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
 )
@@ -104,50 +105,46 @@ def encode_file(path: Path) -> str:
 
 
 def check_survey_files(
-    leads: pd.DataFrame, base_dir: Path, file_columns: set[str]
+    files: list[pd.DataFrame], base_dir: Path, from_files: list[bool]
 ) -> list[Problem]:
-    """Problems with every survey file cell: a path for `file_columns`, base64 otherwise.
+    """Problems with every survey file cell: a path where `from_files[i]`, base64 otherwise.
 
     A row whose data cell is empty simply has no such file (name and type alone are
     dropped, not an error). A row with data needs a type, and a name unless the data is a
     file (then the file's name is sent).
     """
     problems: list[Problem] = []
-    for column in leads.columns:
-        match = _DATA_FIELD.match(column)
-        if not match:
-            continue
-        cells = leads[column].fillna("").astype(str)
+    for index, (frame, is_file) in enumerate(zip(files, from_files, strict=True)):
+        cells = frame["data"].fillna("").astype(str)
         has = cells.str.strip() != ""
-        is_file = column in file_columns
         check = _file_check(base_dir) if is_file else _check_base64
-        problems += _cell_problems(cells[has], column, check)
-        problems += _missing_parts(leads, has, match.group(1), needs_name=not is_file)
+        problems += _cell_problems(cells[has], FieldRef.file(index, "data"), check)
+        problems += _missing_parts(frame, has, index, needs_name=not is_file)
     return sorted(problems, key=lambda p: (p.row, p.field))
 
 
-def inline_files(row: dict[str, str], base_dir: Path, file_columns: set[str]) -> dict[str, str]:
-    """A copy of one row ready for the payload: file paths replaced by their base64.
+def inline_files(
+    files: list[dict[str, str]], base_dir: Path, from_files: list[bool]
+) -> list[dict[str, str]]:
+    """One row's survey files ready for the payload: file paths replaced by their base64.
 
     Entries without data lose their name and type too (so no half entry is sent); a file
     entry's name becomes the file's own name when empty or a path. Raises FileCheckError
     if a file changed since validation (gone, grown, no longer an image).
     """
-    out = dict(row)
-    for key in row:
-        match = _DATA_FIELD.match(key)
-        if not match:
-            continue
-        prefix, value = match.group(1), str(row[key]).strip()
+    out: list[dict[str, str]] = []
+    for entry, is_file in zip(files, from_files, strict=True):
+        value = str(entry.get("data", "")).strip()
         if not value:
-            for part in ("name", "type"):
-                if prefix + part in out:
-                    out[prefix + part] = ""
-        elif key in file_columns:
+            out.append({})
+            continue
+        entry = dict(entry)
+        if is_file:
             path = check_file(base_dir, value)
-            out[key] = encode_file(path)
-            name = str(out.get(prefix + "name", "")).strip()
-            out[prefix + "name"] = PureWindowsPath(name).name if name else path.name
+            entry["data"] = encode_file(path)
+            name = str(entry.get("name", "")).strip()
+            entry["name"] = PureWindowsPath(name).name if name else path.name
+        out.append(entry)
     return out
 
 
@@ -173,7 +170,7 @@ def _check_base64(cell: str) -> None:
         raise FileCheckError("not_an_image", "is base64 of something that is not an image")
 
 
-def _cell_problems(cells: pd.Series, column: str, check) -> list[Problem]:
+def _cell_problems(cells: pd.Series, field: FieldRef, check) -> list[Problem]:
     """Each distinct cell checked once (a photo may be listed on several rows)."""
     failures: dict[str, FileCheckError | None] = {}
     problems = []
@@ -186,22 +183,22 @@ def _cell_problems(cells: pd.Series, column: str, check) -> list[Problem]:
                 failures[cell] = exc
         failure = failures[cell]
         if failure is not None:
-            message = f'{column}: "{_shorten(cell.strip())}" {failure.reason}'
-            problems.append(Problem(int(row), column, failure.code, message))
+            what = f'"{_shorten(cell.strip())}" {failure.reason}'
+            problems.append(Problem.error(int(row), field, failure.code, what))
     return problems
 
 
-def _missing_parts(leads: pd.DataFrame, has: pd.Series, prefix: str, needs_name: bool):
+def _missing_parts(frame: pd.DataFrame, has: pd.Series, index: int, needs_name: bool):
     problems = []
     for part in ("type", "name") if needs_name else ("type",):
-        field = prefix + part
-        if field in leads.columns:
-            missing = has & (leads[field].fillna("").astype(str).str.strip() == "")
+        if part in frame.columns:
+            missing = has & (frame[part].fillna("").astype(str).str.strip() == "")
         else:
             missing = has
-        message = f"{field}: is missing; a survey file with data needs a {part}"
+        what = f"is missing; a survey file with data needs a {part}"
+        field = FieldRef.file(index, part)
         problems += [
-            Problem(int(row), field, "missing_survey_field", message)
+            Problem.error(int(row), field, "missing_survey_field", what)
             for row in missing[missing].index
         ]
     return problems

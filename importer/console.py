@@ -1,0 +1,263 @@
+"""How the CLI talks to a person: progress, Ctrl-C, the question before a large send, and
+the summary. Only cli.py imports it; the library never prints.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from importer.models import ACCEPTED, RowStatus
+from importer.sending.sender import scrub
+
+PROG = "enerflo-import"
+CONFIRM_ABOVE_ROWS = 100
+LINE_EVERY_SECONDS = 10.0  # off a terminal: one progress line this often
+
+
+@dataclass
+class Console:
+    """What this invocation shows: --quiet, --json, --traceback; and the api key to mask."""
+
+    quiet: bool = False
+    as_json: bool = False
+    traceback: bool = False
+    secret: str = ""
+
+    @property
+    def chatty(self) -> bool:
+        return not self.quiet and not self.as_json
+
+    def say(self, text: str) -> None:
+        if self.chatty:
+            click.echo(self.mask(text))
+
+    def warn(self, text: str) -> None:
+        if not self.quiet:
+            click.echo(self.mask(f"warning: {text}"), err=True)
+
+    def note(self, text: str) -> None:
+        """A line about the run (stderr, so stdout stays the summary)."""
+        if self.chatty:
+            click.echo(self.mask(text), err=True)
+
+    def mask(self, text: str) -> str:
+        return scrub(text, self.secret) if len(self.secret) >= 4 else text
+
+    def fail(self, message: str, hint: str | None, code: int) -> None:
+        """The one error line (and hint), or the JSON object with --json."""
+        if self.as_json:
+            payload = {
+                "error": self.mask(message),
+                "hint": self.mask(hint or ""),
+                "exit_code": code,
+            }
+            click.echo(json.dumps(payload))
+        click.echo(f"{PROG}: error: {self.mask(message)}", err=True)
+        if hint:
+            click.echo(f"hint: {self.mask(hint)}", err=True)
+
+
+class CliProgress:
+    """The library's progress callbacks for a person: a tqdm bar on a terminal, a plain line
+    every 10 s elsewhere; Ctrl-C (and SIGTERM) stop between rows.
+
+    The first Ctrl-C asks the run to stop after the current row. A second one stops the
+    row in flight (it stays pending and is an upsert when sent again). Any more, and any
+    while the results file is written, are ignored: the results file is always written.
+    """
+
+    def __init__(
+        self, console: Console, *, confirm_large: bool, interactive: bool, rate_limit: int = 0
+    ) -> None:
+        self.console = console
+        self.confirm_large = confirm_large
+        self.interactive = interactive
+        self.rate_limit = rate_limit
+        self.bar: Any = None
+        self.counts = {"ok": 0, "invalid": 0, "rejected": 0, "failed": 0}
+        self.total = 0
+        self.done = 0
+        self.started_at = time.monotonic()
+        self.last_line = self.started_at
+        self._stop_asked = False
+        self._interrupted = False
+        self._writing = False
+
+    # -- the library's callbacks ----------------------------------------------------------
+
+    def starting(self, plan: Any) -> bool:
+        self.counts["invalid"] = plan.invalid
+        self.total = plan.to_send + plan.accepted_before
+        self._describe(plan)
+        if not self._confirmed(plan):
+            return False
+        if self.console.chatty and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, unit="row", file=sys.stderr, dynamic_ncols=True)
+        return True
+
+    def row_done(self, row: int, status: RowStatus | None) -> None:
+        if status is not None:
+            key = "ok" if status in ACCEPTED else str(status)
+            self.counts[key] = self.counts.get(key, 0) + 1
+        else:
+            self.counts["ok"] += 1
+        self.done += 1
+        if self.bar is not None:
+            self.bar.set_description_str("")
+            self.bar.set_postfix(self.counts, refresh=False)
+            self.bar.update(1)
+        elif self.console.chatty and time.monotonic() - self.last_line >= LINE_EVERY_SECONDS:
+            self._line()
+
+    def waiting(self, reason: str, seconds: float) -> None:
+        if self.bar is not None:
+            self.bar.set_description_str(f"waiting {seconds:.0f} s ({reason})")
+
+    def should_stop(self) -> bool:
+        return self._stop_asked
+
+    def writing(self, out: Path) -> None:
+        self._writing = True
+        self.close()
+
+    # -- the terminal --------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def _describe(self, plan: Any) -> None:
+        console = self.console
+        if plan.command == "retry":
+            if plan.destination is not None:
+                console.note(f"retrying at {plan.destination.label} ({plan.destination_note})")
+            added = f"; {len(plan.added)} rows added by hand are not sent" if plan.added else ""
+            console.say(
+                f"{plan.retry_due} rows not accepted yet; {plan.to_send} pass validation "
+                f"and will be sent{added}"
+            )
+            if plan.deleted:
+                shown = ", ".join(plan.deleted[:10]) + (", ..." if len(plan.deleted) > 10 else "")
+                console.warn(
+                    f"{len(plan.deleted)} rows were deleted from the results file since it "
+                    f"was written ({shown}); they are not in the new results"
+                )
+        elif plan.accepted_before:
+            when = f" on {plan.accepted_at}" if plan.accepted_at else ""
+            console.note(
+                f"resuming: {plan.accepted_before} rows already accepted at "
+                f"{plan.destination.label}{when}; {plan.to_send} to send"
+            )
+
+    def _confirmed(self, plan: Any) -> bool:
+        destination = plan.destination
+        large = plan.to_send > CONFIRM_ABOVE_ROWS
+        if not (self.confirm_large and large and self.interactive) or destination.is_sandbox:
+            return True
+        minutes = "as fast as the API answers"
+        if self.rate_limit:
+            rate = self.rate_limit
+            minutes = f"about {math.ceil(plan.to_send / rate)} min at {rate}/min"
+        try:
+            return click.confirm(
+                f"send up to {plan.to_send} rows to {destination.label} ({minutes})?"
+            )
+        except click.Abort:  # Ctrl-C or Ctrl-D at the prompt
+            return False
+
+    def _line(self) -> None:
+        self.last_line = now = time.monotonic()
+        elapsed = max(now - self.started_at, 1e-9)
+        rate = self.done / elapsed * 60
+        left = max(self.total - self.done, 0)
+        eta = f", ETA {left / (rate / 60):.0f} s" if rate > 0 else ""
+        failed = sum(self.counts.get(k, 0) for k in ("rejected", "failed"))
+        self.console.note(
+            f"progress: {self.done}/{self.total} rows ({self.counts['ok']} ok, {failed} failed), "
+            f"{rate:.0f}/min{eta}"
+        )
+
+    # -- signals ---------------------------------------------------------------------------
+
+    @contextmanager
+    def signals(self) -> Iterator[None]:
+        """Ctrl-C and SIGTERM handled as described above while the run works."""
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in _STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.close()
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self._writing or self._interrupted:
+            click.echo(
+                f"\n{PROG}: writing the results file; it will be complete in a moment", err=True
+            )
+            return
+        if not self._stop_asked:
+            self._stop_asked = True
+            click.echo(
+                f"\n{PROG}: stopping after the current row (Ctrl-C again to stop now)", err=True
+            )
+            return
+        self._interrupted = True
+        raise KeyboardInterrupt
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def print_report(console: Console, report: Any, error: Any = None) -> None:
+    """The summary: counts, the most common problems by kind, where the results are."""
+    counts = {status: n for status, n in sorted(report.counts.items()) if n}
+    if console.as_json:
+        payload = {
+            "command": report.command,
+            "out": str(report.out),
+            "rows": report.rows,
+            "counts": counts,
+            "top_problems": [{"problem": g.kind, "rows": g.rows} for g in report.top_problems],
+            "destination": report.destination.label if report.destination else None,
+            "stopped": str(report.stopped) if report.stopped else None,
+            "error": error.message if error is not None else None,
+            "hint": (error.hint or "") if error is not None else None,
+            "exit_code": int(error.exit_code if error is not None else report.exit_code),
+        }
+        click.echo(console.mask(json.dumps(payload)))
+        return
+    if console.quiet:
+        return
+    for warning in report.mapping_warnings:
+        console.warn(warning)
+    parts = ", ".join(f"{n} {status}" for status, n in counts.items())
+    console.say(f"{report.rows} rows: {parts}")
+    if report.top_problems:
+        console.say(
+            "top problems: " + "; ".join(f"{g.kind} ({g.rows})" for g in report.top_problems)
+        )
+    if report.stopped is not None and not report.interrupted and error is None:
+        console.say(f"stopped: {report.stopped}")
+    if report.destination is not None and report.destination.is_sandbox:
+        console.say("rehearsal: rows went to the embedded sandbox; nothing reached Enerflo")
+    console.say(f"results: {report.out}")
+
+
+def interactive() -> bool:
+    """Someone at a terminal who can answer a question (not a script or a pipe)."""
+    return sys.stdin.isatty()

@@ -1,0 +1,140 @@
+"""What a run did (the report) and what it tells its caller while it works (progress).
+
+The library returns a `Report`; the CLI prints it and exits with `report.exit_code`. A
+caller follows a run by passing any object with some of `Progress`'s methods.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from importer.models import ACCEPTED, ExitCode, RowStatus
+from importer.results.summary import ProblemGroup
+from importer.run.destination import Destination
+
+NOT_ACCEPTED = frozenset(
+    {RowStatus.INVALID, RowStatus.REJECTED, RowStatus.FAILED, RowStatus.PENDING}
+)
+
+
+class StopReason(StrEnum):
+    """Why a run ended before every row was attempted."""
+
+    INTERRUPTED = "interrupted"  # Ctrl-C, or progress.should_stop()
+    KEY_REFUSED = "api key refused"
+    API_DOWN = "API unreachable or broken"
+    JOURNAL = "journal could not be written"
+    PHOTO = "a photo could not be read"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run is about to do, given to `progress.starting` before anything is sent."""
+
+    command: str
+    destination: Destination | None
+    rows: int  # source rows
+    invalid: int  # rows that fail validation (never sent)
+    to_send: int  # rows this run will post
+    accepted_before: int = 0  # rows already accepted here (a resumed run, or retry's done rows)
+    accepted_at: str = ""  # when the last of them was accepted (resuming)
+    retry_due: int = 0  # retry: rows not accepted yet, valid or not
+    added: tuple[int, ...] = ()  # retry: rows typed in by hand (never sent)
+    deleted: tuple[str, ...] = ()  # retry: record ids of rows deleted by hand
+    destination_note: str = ""  # retry: where the destination came from
+
+
+@dataclass
+class Report:
+    """What a finished or stopped run did.
+
+    `results` holds every source row (source columns, then the import_* columns);
+    `counts` the rows per status; `exit_code` what the CLI exits with.
+    """
+
+    command: str
+    out: Path
+    results: pd.DataFrame
+    problems: list[ProblemGroup]
+    destination: Destination | None = None
+    stopped: StopReason | None = None
+    stop_message: str = ""
+    plan: RunPlan | None = None
+    mapping_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(self.results["import_status"]))
+
+    @property
+    def rows(self) -> int:
+        return len(self.results)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stopped is StopReason.INTERRUPTED
+
+    @property
+    def accepted(self) -> int:
+        return sum(n for status, n in self.counts.items() if status in ACCEPTED)
+
+    @property
+    def top_problems(self) -> list[ProblemGroup]:
+        """The most common errors and rejections, most frequent first (at most five)."""
+        return [group for group in self.problems if group.is_error][:5]
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
+        if self.stopped is not None:
+            return ExitCode.RUN_STOPPED
+        if any(self.counts.get(str(status), 0) for status in NOT_ACCEPTED):
+            return ExitCode.ROWS_NOT_ACCEPTED
+        return ExitCode.OK
+
+
+class Progress:
+    """Callbacks a run makes while it works; override any (each is optional).
+
+    Any object will do: a run calls only the methods it has. Calls come from the thread
+    that runs `send` / `retry`.
+    """
+
+    def starting(self, plan: RunPlan) -> bool:
+        """Before anything is sent; return False to cancel (nothing is sent, OUT unchanged)."""
+        return True
+
+    def row_done(self, row: int, status: RowStatus | None) -> None:
+        """A row's outcome was journaled (None: accepted in an earlier run, when resuming)."""
+
+    def waiting(self, reason: str, seconds: float) -> None:
+        """The run waits a second or more: the rate limit, a retry-after, a backoff."""
+
+    def should_stop(self) -> bool:
+        """Asked before each row: True stops the run there (rows not sent stay pending)."""
+        return False
+
+    def writing(self, out: Path) -> None:
+        """The results file is being written (nothing is sent any more)."""
+
+
+class Callbacks:
+    """A caller's progress object with every callback present (the missing ones do nothing)."""
+
+    def __init__(self, progress: Any = None) -> None:
+        fallback = Progress()
+        for name in ("starting", "row_done", "waiting", "should_stop", "writing"):
+            setattr(self, name, getattr(progress, name, None) or getattr(fallback, name))
+
+    starting: Any
+    row_done: Any
+    waiting: Any
+    should_stop: Any
+    writing: Any

@@ -1,0 +1,100 @@
+"""A sheet mapped and validated: the rows a run reports on and sends; sends nothing itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from importer.mapping.apply import apply_mapping
+from importer.mapping.model import ColumnMapping
+from importer.models import RESULT_COLUMNS, Problem, RowStatus
+from importer.reading.sheet import SourceSheet
+from importer.records import LeadRecords
+from importer.validation.appointment import normalize_appointments
+from importer.validation.leads import validate_leads
+from importer.validation.survey import check_survey_files
+
+
+@dataclass
+class PreparedRows:
+    """Rows read, mapped and validated: what `validate` reports and `send` starts from."""
+
+    rows: pd.DataFrame  # the source columns as read (what the results file repeats)
+    mapping: ColumnMapping
+    records: LeadRecords  # normalized, indexed by spreadsheet row
+    problems: list[Problem]  # errors make a row invalid; add to it, never replace it
+    files_dir: Path
+
+    @property
+    def record_ids(self) -> pd.Series:
+        return self.records.record_ids
+
+    @property
+    def invalid(self) -> set[int]:
+        """Rows with at least one error: derived from `problems`, so it cannot drift."""
+        return {p.row for p in self.problems if p.is_error}
+
+    @property
+    def valid_rows(self) -> list[int]:
+        invalid = self.invalid
+        return [row for row in self.records.index if row not in invalid]
+
+    def initial_results(self, status_for_valid: RowStatus) -> pd.DataFrame:
+        """The import_* columns before anything is sent: valid (or pending) / invalid,
+        messages, warnings and the record id."""
+        index = self.records.index
+        errors = _joined(self.problems, index, is_error=True)
+        results = pd.DataFrame({name: "" for name in RESULT_COLUMNS}, index=index, dtype=object)
+        results["import_status"] = str(status_for_valid)
+        results.loc[errors != "", "import_status"] = str(RowStatus.INVALID)
+        results["import_message"] = errors
+        results["import_warnings"] = _joined(self.problems, index, is_error=False)
+        results["import_record_id"] = self.record_ids.astype(object)
+        return results
+
+
+def map_sheet(sheet: SourceSheet, mapping: ColumnMapping) -> LeadRecords:
+    """The sheet's rows as lead records; MappingError when a mapped column is missing."""
+    where = f'sheet "{sheet.sheet_name}"' if sheet.sheet_name else f"file {sheet.path.name}"
+    return apply_mapping(sheet.frame, mapping, where)
+
+
+def check_records(
+    rows: pd.DataFrame, records: LeadRecords, mapping: ColumnMapping, files_dir: Path
+) -> PreparedRows:
+    """Normalize and check every part of every record (lead, appointment, survey files)."""
+    leads = validate_leads(records.lead, on_duplicate=mapping.on_duplicate)
+    date_time = mapping.appointment.get("date_time")
+    appointment, apt_problems = normalize_appointments(
+        records.appointment,
+        mapping.appointment_timezone,
+        mapping.appointment_date_format,
+        date_time.format if date_time else None,
+        date_time.column if date_time else None,
+    )
+    file_problems = check_survey_files(records.files, files_dir, mapping.file_entries())
+    return PreparedRows(
+        rows=rows,
+        mapping=mapping,
+        records=records.with_parts(lead=leads.leads, appointment=appointment),
+        problems=[*leads.problems, *apt_problems, *file_problems],
+        files_dir=files_dir,
+    )
+
+
+def prepare_rows(sheet: SourceSheet, mapping: ColumnMapping, files_dir: Path) -> PreparedRows:
+    """Map and check a sheet read from its source."""
+    return check_records(sheet.frame, map_sheet(sheet, mapping), mapping, files_dir)
+
+
+def _joined(problems: list[Problem], index: pd.Index, is_error: bool) -> pd.Series:
+    per_row: dict[int, list[str]] = {}
+    for problem in problems:
+        if problem.is_error == is_error:
+            per_row.setdefault(problem.row, []).append(problem.message)
+    joined = pd.Series("", index=index, dtype=object)
+    if per_row:
+        joined.loc[list(per_row)] = ["; ".join(messages) for messages in per_row.values()]
+    return joined
