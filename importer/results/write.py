@@ -66,7 +66,7 @@ class SourceFacts:
     @classmethod
     def of(cls, sheet: SourceSheet) -> SourceFacts:
         return cls(
-            str(sheet.path),
+            str(sheet.path.resolve()),
             sheet.sha256,
             sheet.kind,
             sheet.sheet_name or "",

@@ -319,7 +319,8 @@ def _raise_or_return(report: Report, failure: RunError | None) -> Report:
 
 
 def _start(callbacks: Callbacks, plan: RunPlan) -> None:
-    if plan.to_send and not callbacks.starting(plan):
+    go_ahead = callbacks.starting(plan)
+    if plan.to_send and not go_ahead:
         raise UsageError("cancelled; nothing was sent")
 
 
