@@ -178,24 +178,15 @@ def send(console: Console, source: Path, mapping_path: Path, **opts: Any) -> int
     """
     from importer import run
 
-    progress = _progress(console, opts)
-    with progress.signals():
-        report = run.send(
-            source,
-            mapping_path,
-            sandbox=opts["sandbox"],
-            base_url=opts["base_url"],
-            partner=opts["partner"],
-            out=opts["out_path"],
-            sheet=opts["sheet"],
-            files_dir=opts["files_dir"],
-            rate_limit=opts["rate_limit"],
-            limit=opts["limit"],
-            fresh=opts["fresh"],
-            progress=progress,
-        )
-    print_report(console, report)
-    return report.exit_code
+    call = functools.partial(
+        run.send,
+        source,
+        mapping_path,
+        out=opts["out_path"],
+        sheet=opts["sheet"],
+        limit=opts["limit"],
+    )
+    return _sending(console, opts, call)
 
 
 @main.command()
@@ -227,12 +218,17 @@ def retry(console: Console, results_path: Path, **opts: Any) -> int:
     """
     from importer import run
 
+    call = functools.partial(
+        run.retry, results_path, mapping=opts["mapping_path"], out=opts["out_path"]
+    )
+    return _sending(console, opts, call)
+
+
+def _sending(console: Console, opts: dict[str, Any], call: Callable[..., Any]) -> int:
+    """Run a send or a retry with the options they share, a progress display and Ctrl-C."""
     progress = _progress(console, opts)
     with progress.signals():
-        report = run.retry(
-            results_path,
-            mapping=opts["mapping_path"],
-            out=opts["out_path"],
+        report = call(
             sandbox=opts["sandbox"],
             base_url=opts["base_url"],
             partner=opts["partner"],
@@ -242,7 +238,7 @@ def retry(console: Console, results_path: Path, **opts: Any) -> int:
             progress=progress,
         )
     print_report(console, report)
-    return report.exit_code
+    return int(report.exit_code)
 
 
 def _progress(console: Console, opts: dict[str, Any]) -> CliProgress:

@@ -85,7 +85,7 @@ class CliProgress:
         self.interactive = interactive
         self.rate_limit = rate_limit
         self.bar: Any = None
-        self.counts = {"ok": 0, "invalid": 0, "rejected": 0, "failed": 0}
+        self.counts = {"ok": 0, RowStatus.INVALID: 0, RowStatus.REJECTED: 0, RowStatus.FAILED: 0}
         self.total = 0
         self.done = 0
         self.started_at = time.monotonic()
@@ -97,7 +97,7 @@ class CliProgress:
     # -- the library's callbacks ----------------------------------------------------------
 
     def starting(self, plan: Any) -> bool:
-        self.counts["invalid"] = plan.invalid
+        self.counts[RowStatus.INVALID] = plan.invalid
         self.total = plan.to_send + plan.accepted_before
         self._describe(plan)
         if not self._confirmed(plan):
@@ -110,7 +110,7 @@ class CliProgress:
 
     def row_done(self, row: int, status: RowStatus | None) -> None:
         if status is not None:
-            key = "ok" if status in ACCEPTED else str(status)
+            key = "ok" if status in ACCEPTED else status
             self.counts[key] = self.counts.get(key, 0) + 1
         else:
             self.counts["ok"] += 1
@@ -185,7 +185,7 @@ class CliProgress:
         rate = self.done / elapsed * 60
         left = max(self.total - self.done, 0)
         eta = f", ETA {left / (rate / 60):.0f} s" if rate > 0 else ""
-        failed = sum(self.counts.get(k, 0) for k in ("rejected", "failed"))
+        failed = self.counts[RowStatus.REJECTED] + self.counts[RowStatus.FAILED]
         self.console.note(
             f"progress: {self.done}/{self.total} rows ({self.counts['ok']} ok, {failed} failed), "
             f"{rate:.0f}/min{eta}"

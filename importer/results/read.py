@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-import importer
+from importer import __version__
 from importer.errors import ResultsError, SheetError
 from importer.models import RESULT_COLUMNS
 from importer.reading.sheet import list_sheets, read_sheet
@@ -121,7 +121,7 @@ def _read_xlsx_results(path: Path) -> ResultsWorkbook:
     if facts.get("format_version") != FORMAT_VERSION:
         raise ResultsError(
             f"{path}: results format {facts.get('format_version')!s} is not supported",
-            hint=f"this enerflo-import ({importer.__version__}) reads format {FORMAT_VERSION}",
+            hint=f"this enerflo-import ({__version__}) reads format {FORMAT_VERSION}",
         )
     name = facts.get("results_sheet", "")
     if name not in sheets:

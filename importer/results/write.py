@@ -19,7 +19,7 @@ from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-import importer
+from importer import __version__
 from importer.errors import OutputError
 from importer.models import ACCEPTED, RESULT_COLUMNS, Problem, RowStatus
 from importer.reading.sheet import SourceSheet
@@ -34,13 +34,13 @@ CHUNK = 32_000  # an xlsx cell holds at most 32,767 characters
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 STATUS_COLOURS = {
     # status -> (fill, font), Excel's own "good / bad / neutral" palette plus grey
-    "created": ("#C6EFCE", "#006100"),
-    "updated": ("#C6EFCE", "#006100"),
-    "valid": ("#C6EFCE", "#006100"),
-    "invalid": ("#FFC7CE", "#9C0006"),
-    "rejected": ("#FFC7CE", "#9C0006"),
-    "failed": ("#FCD5B4", "#974706"),
-    "pending": ("#E7E6E6", "#595959"),
+    RowStatus.CREATED: ("#C6EFCE", "#006100"),
+    RowStatus.UPDATED: ("#C6EFCE", "#006100"),
+    RowStatus.VALID: ("#C6EFCE", "#006100"),
+    RowStatus.INVALID: ("#FFC7CE", "#9C0006"),
+    RowStatus.REJECTED: ("#FFC7CE", "#9C0006"),
+    RowStatus.FAILED: ("#FCD5B4", "#974706"),
+    RowStatus.PENDING: ("#E7E6E6", "#595959"),
 }
 # Safe to follow: re-running the same command resumes from the journal, so nothing accepted
 # is sent again (another -o would start a new journal and send every row again).
@@ -419,7 +419,7 @@ def _facts(content: ResultsContent, table: _ResultsTable) -> list[tuple[str, str
     source, summary = content.source, content.summary
     return [
         ("format_version", FORMAT_VERSION),
-        ("tool_version", importer.__version__),
+        ("tool_version", __version__),
         ("command", summary.command),
         ("written_at", summary.finished_at),
         ("source_path", source.path),

@@ -18,7 +18,7 @@ import pandas as pd
 
 from importer.errors import ResultsError
 from importer.mapping.model import ColumnMapping
-from importer.models import ACCEPTED, Problem
+from importer.models import ACCEPTED, Problem, RowStatus
 from importer.reading.sheet import SourceSheet
 from importer.records import RECORD_ID
 from importer.results.read import ResultsWorkbook, accepted_ids
@@ -108,14 +108,9 @@ def _kept_ids(
     read from a column is otherwise the user's to fix in place, and a row never sent
     (invalid, or valid in a dry run) takes the id its cells give now.
     """
-    maybe_sent = (
-        ("failed", "pending", "rejected")
-        if mapping.lead[RECORD_ID.name].hash
-        else (
-            "failed",
-            "pending",
-        )
-    )
+    maybe_sent = [RowStatus.FAILED, RowStatus.PENDING]
+    if mapping.lead[RECORD_ID.name].hash:
+        maybe_sent.append(RowStatus.REJECTED)
     keep = (recorded != "") & status.isin(maybe_sent)
     return recorded.where(keep, mapped)
 

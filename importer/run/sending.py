@@ -144,7 +144,7 @@ def journaled_results(
     if journal.empty:
         return results
     accepted = journal["status"].isin(_ACCEPTED_TEXT)
-    default = journal["status"].map({"updated": "Lead Updated"}).fillna("Lead Created")
+    default = journal["status"].map({str(RowStatus.UPDATED): "Lead Updated"}).fillna("Lead Created")
     message = journal["message"].where(~accepted | (journal["message"] != ""), default)
     attempts = journal["attempts"]
     if attempts_before is not None:
