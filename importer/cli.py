@@ -70,12 +70,28 @@ def _exit_quietly(console: Console, exc: ImporterError) -> None:
     sys.exit(exc.exit_code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class WorkflowGroup(click.Group):
+    """Lists the commands in the order of a real import, not alphabetically."""
+
+    ORDER = ("suggest-mapping", "validate", "send", "retry", "sandbox")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        known = [name for name in self.ORDER if name in self.commands]
+        return known + sorted(set(self.commands) - set(known))
+
+
+def example(*lines: str) -> str:
+    """An --help epilog: `Example:` and the lines, kept as typed."""
+    return "\b\nExample:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+@click.group(cls=WorkflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")
 def main() -> None:
     """Import marketing lead sheets (CSV, XLSX, XLS, ODS) into Enerflo, safely.
 
-    Start with a dry run (validate), then send. Every row comes back in an annotated
+    Suggest a mapping, check it with a dry run (validate), rehearse against the sandbox
+    (send --sandbox), send, then retry what failed. Every row comes back in an annotated
     copy of the sheet (out/<name>.results.xlsx) with its own status.
     """
 
@@ -136,7 +152,7 @@ def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@main.command()
+@main.command(epilog=example("enerflo-import validate leads.xlsx -m mappings/acme.yaml"))
 @source_arg
 @mapping_opt
 @out_opt
@@ -159,7 +175,12 @@ def validate(
     return report.exit_code
 
 
-@main.command()
+@main.command(
+    epilog=example(
+        "enerflo-import send leads.xlsx -m mappings/acme.yaml --sandbox   # rehearse",
+        "ENERFLO_API_KEY=... enerflo-import send leads.xlsx -m mappings/acme.yaml --partner acme",
+    )
+)
 @source_arg
 @mapping_opt
 @out_opt
@@ -189,7 +210,7 @@ def send(console: Console, source: Path, mapping_path: Path, **opts: Any) -> int
     return _sending(console, opts, call)
 
 
-@main.command()
+@main.command(epilog=example("enerflo-import retry out/leads.results.xlsx"))
 @click.argument("results_path", metavar="RESULTS", type=click.Path(path_type=Path))
 @click.option(
     "-o",
@@ -250,7 +271,10 @@ def _progress(console: Console, opts: dict[str, Any]) -> CliProgress:
     )
 
 
-@main.command("suggest-mapping")
+@main.command(
+    "suggest-mapping",
+    epilog=example("enerflo-import suggest-mapping leads.xlsx -o mappings/acme.yaml"),
+)
 @source_arg
 @click.option(
     "-o",
@@ -285,12 +309,15 @@ def suggest_mapping(
         header_row=header_row,
         source_name=source.name,
     )
+    if target is not None:
+        write_suggestion(text, Path(target), force=force)
+    if console.as_json:
+        payload = {"command": "suggest-mapping", "out": str(target) if target else None}
+        click.echo(json.dumps({**payload, "mapping": text, "exit_code": 0}))
+        return ExitCode.OK
     if target is None:
         click.echo(text, nl=False)
         return ExitCode.OK
-    write_suggestion(text, Path(target), force=force)
-    if console.as_json:
-        click.echo(json.dumps({"command": "suggest-mapping", "out": str(target)}))
     console.say(f"wrote {target}: review it, then run: {PROG} validate {source} -m {target}")
     return ExitCode.OK
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import sys
 import time
@@ -22,7 +23,8 @@ from importer.sending.sender import scrub
 
 PROG = "enerflo-import"
 CONFIRM_ABOVE_ROWS = 100
-LINE_EVERY_SECONDS = 10.0  # off a terminal: one progress line this often
+# Off a terminal (cron, CI, a log file): one progress line this often.
+LINE_EVERY_SECONDS = float(os.environ.get("ENERFLO_IMPORT_PROGRESS_SECONDS") or 10)
 
 
 @dataclass

@@ -26,12 +26,14 @@ def invoke(*args: object, key: str | None = SAMPLE_KEY, **env: str) -> Result:
     return CliRunner(env=environment).invoke(main, [str(a) for a in args])
 
 
-def start_cli(*args: object, key: str = SAMPLE_KEY, **popen: object) -> subprocess.Popen:
-    """The installed CLI as a separate process (for signals and kills)."""
-    env = {**os.environ, "ENERFLO_API_KEY": key, "PYTHONUNBUFFERED": "1"}
+def start_cli(
+    *args: object, key: str = SAMPLE_KEY, env: dict[str, str] | None = None, **popen: object
+) -> subprocess.Popen:
+    """The installed CLI as a separate process (for signals and kills); `env` adds variables."""
+    environment = {**os.environ, "ENERFLO_API_KEY": key, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "importer", *map(str, args)],
-        env=env,
+        env=environment,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -344,3 +345,48 @@ def test_suggest_mapping_writes_a_mapping_that_validates(tmp_path: Path) -> None
     assert again == 3 and "--force" in stderr
     forced, _, _ = run("suggest-mapping", str(source), "-o", str(target), "--force")
     assert forced == 0
+
+
+def test_off_a_terminal_a_send_prints_a_progress_line_every_interval(tmp_path: Path) -> None:
+    from importer.sandbox import running_sandbox
+    from tests.helpers import start_cli
+
+    source = write_leads_csv(tmp_path / "leads.csv", [lead_row(i) for i in range(20)])
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING)
+    with running_sandbox(port=0, rate_limit=0, latency_ms=100) as box:
+        proc = start_cli(
+            "send", source, "-m", mapping, "-o", tmp_path / "o.xlsx", "--base-url", box.base_url,
+            env={"ENERFLO_IMPORT_PROGRESS_SECONDS": "0.5"},
+        )  # fmt: skip
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    lines = [line for line in err.splitlines() if line.startswith("progress: ")]
+    assert len(lines) >= 2, err
+    assert re.fullmatch(r"progress: \d+/20 rows \(\d+ ok, 0 failed\), \d+/min, ETA \d+ s", lines[0])
+    assert "20 rows: 20 created" in out
+
+
+def test_json_errors_are_one_object_on_stdout(tmp_path: Path, mapping_path: Path) -> None:
+    code, out, err = run("validate", str(tmp_path / "nope.csv"), "-m", str(mapping_path), "--json")
+    assert code == 3
+    payload = json.loads(out)
+    assert payload["exit_code"] == 3 and "file not found" in payload["error"]
+    assert payload["hint"] == "check the path"
+    assert err.startswith("enerflo-import: error: ")
+
+
+def test_suggest_mapping_with_json_prints_the_mapping_inside_json(tmp_path: Path) -> None:
+    source = write_leads_csv(tmp_path / "leads.csv", [lead_row(1)])
+    code, out, _ = run("suggest-mapping", str(source), "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["out"] is None and payload["mapping"].startswith("# Suggested by")
+
+
+def test_help_lists_commands_in_workflow_order_with_examples() -> None:
+    code, out, _ = run("--help")
+    listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
+    assert listed == ["suggest-mapping", "validate", "send", "retry", "sandbox"]
+    for command in listed[:4]:
+        assert "Example:" in run(command, "--help")[1]
