@@ -77,3 +77,10 @@ class SandboxConfig:
             return FIRST_COMPANY_ID + self.api_keys.index(api_key)
         except ValueError:
             return None
+
+
+def url_host(host: str) -> str:
+    """The host as a URL names it: a wildcard address as loopback, IPv6 in brackets."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host

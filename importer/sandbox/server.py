@@ -13,7 +13,7 @@ from dataclasses import replace
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from importer.sandbox.config import SandboxConfig, SandboxError
+from importer.sandbox.config import SandboxConfig, SandboxError, url_host
 from importer.sandbox.faults import FaultPlan
 from importer.sandbox.handler import SandboxHandler, SandboxState
 from importer.sandbox.limits import RateLimiter
@@ -87,7 +87,7 @@ class Sandbox:
             ) from exc
         host, port = self._server.server_address[:2]
         self.host, self.port = str(host), int(port)
-        self.base_url = f"http://{_url_host(self.host)}:{self.port}"
+        self.base_url = f"http://{url_host(self.host)}:{self.port}"
         self.api_key = config.api_keys[0]
         self._thread: threading.Thread | None = None
         self._served = False
@@ -173,9 +173,3 @@ def running_sandbox(**overrides: Any) -> Iterator[Sandbox]:
         yield sandbox
     finally:
         sandbox.stop()
-
-
-def _url_host(host: str) -> str:
-    if host in ("", "0.0.0.0"):
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,11 @@ LEAD_FIELDS = (
     "deal_template_id", "ignore_validation",
 )  # fmt: skip
 _JSON_COLUMNS = ("survey_data", "appointment", "payload")
+# What the page for people shows of a lead (never the payload, which may be large).
+_SHOWN_LEAD_COLUMNS = (
+    "id", "company_id", "integration_record_id", "first_name", "last_name",
+    "address", "city", "state", "zip", "lead_status", "created_at", "updated_at",
+)  # fmt: skip
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS leads (
@@ -56,6 +62,16 @@ def now_text(millis: bool = False) -> str:
     if millis:
         return moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The newest rows of both tables and their totals, read together (for the page)."""
+
+    leads: list[dict[str, Any]]  # newest first
+    requests: list[dict[str, Any]]  # newest first
+    lead_count: int
+    outcomes: dict[str, int]  # request count per outcome, over the whole log
 
 
 class Store:
@@ -127,6 +143,27 @@ class Store:
         with self._lock:
             rows = self._conn.execute("SELECT * FROM requests ORDER BY id").fetchall()
         return [dict(row) for row in rows]
+
+    def snapshot(self, leads: int, requests: int) -> Snapshot:
+        """At most `leads` leads and `requests` requests, newest first, with the totals."""
+        columns = ", ".join(_SHOWN_LEAD_COLUMNS)
+        with self._lock:
+            lead_rows = self._conn.execute(
+                f"SELECT {columns} FROM leads ORDER BY id DESC LIMIT ?", (leads,)
+            ).fetchall()
+            request_rows = self._conn.execute(
+                "SELECT * FROM requests ORDER BY id DESC LIMIT ?", (requests,)
+            ).fetchall()
+            (lead_count,) = self._conn.execute("SELECT COUNT(*) FROM leads").fetchone()
+            outcomes = self._conn.execute(
+                "SELECT outcome, COUNT(*) FROM requests GROUP BY outcome"
+            ).fetchall()
+        return Snapshot(
+            leads=[dict(row) for row in lead_rows],
+            requests=[dict(row) for row in request_rows],
+            lead_count=int(lead_count),
+            outcomes={str(outcome): int(count) for outcome, count in outcomes},
+        )
 
     def reset(self) -> None:
         """Forget every lead and request; lead ids start again from 55555."""
