@@ -5,10 +5,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
@@ -437,24 +433,6 @@ def test_bad_settings_are_refused_before_listening():
 def test_busy_port_is_a_sandbox_error(sandbox):
     with pytest.raises(SandboxError, match=f"cannot listen on 127.0.0.1:{sandbox.port}"):
         running_sandbox(port=sandbox.port).__enter__()
-
-
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_module_runs_a_sandbox_until_interrupted(stop):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "importer.sandbox", "--port", "0"],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    try:
-        line = process.stderr.readline()
-        base_url = line.split("listening on ")[1].split(PATH)[0]
-        answer = requests.post(
-            base_url + PATH, json=lead(), headers={"api-key": SAMPLE_API_KEY}, timeout=5
-        )
-        assert answer.json()["data"]["msg"] == "Lead Created"
-    finally:
-        process.send_signal(stop)
-        assert process.wait(timeout=10) == 0
 
 
 def test_unknown_paths_other_methods_and_a_bad_content_length_get_clear_answers(sandbox):

@@ -20,10 +20,21 @@ FAULT_KINDS: tuple[str, ...] = (
 )
 
 FIRST_COMPANY_ID = 1089
+# The lead endpoint with the API page's own partner name (any partner name works).
+ENDPOINT_PATH = "/api/v1/partner/action/lead/add"
 
 
 class SandboxError(Exception):
-    """The sandbox cannot start: bad settings or the address cannot be bound."""
+    """The sandbox cannot start: bad settings (this class) or a StartError."""
+
+
+class StartError(SandboxError):
+    """The settings are fine but the sandbox cannot start: the address cannot be bound
+    (`errno` is the system's reason), or the database cannot be opened (`errno` None)."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 @dataclass

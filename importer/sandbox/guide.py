@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from importer.sandbox.config import SAMPLE_API_KEY, SandboxConfig
+from importer.sandbox.config import ENDPOINT_PATH, SAMPLE_API_KEY, SandboxConfig
 from importer.sandbox.layout import document, html_text
 from importer.sandbox.overview import settings_line
 
@@ -33,7 +33,7 @@ _ANSWERS = (
 
 def docs_page(base_url: str, config: SandboxConfig) -> bytes:
     """The whole page; `base_url` is this sandbox's URL as the browser reached it."""
-    endpoint = f"{base_url}/api/v1/partner/action/lead/add"
+    endpoint = base_url + ENDPOINT_PATH
     key = SAMPLE_API_KEY if SAMPLE_API_KEY in config.api_keys else "$ENERFLO_API_KEY"
     body = "\n".join(
         (

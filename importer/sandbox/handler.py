@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from importer.sandbox import pages, replies
-from importer.sandbox.config import SandboxConfig, url_host
+from importer.sandbox.config import ENDPOINT_PATH, SandboxConfig, url_host
 from importer.sandbox.faults import FaultPlan
 from importer.sandbox.guide import docs_page
 from importer.sandbox.incoming import LeadRequest, from_json_body, from_query
@@ -97,7 +97,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._lead_endpoint("GET")
         elif path == "/":
             snapshot = self.state.store.snapshot(LEADS_SHOWN, REQUESTS_SHOWN)
-            endpoint = f"{self._public_base()}/api/v1/partner/action/lead/add"
+            endpoint = self._public_base() + ENDPOINT_PATH
             self._send_page(overview_page(snapshot, endpoint, self.state.config))
         elif path in ("/docs", "/docs/"):
             self._send_page(docs_page(self._public_base(), self.state.config))

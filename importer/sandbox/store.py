@@ -4,6 +4,7 @@ log. One connection behind a lock; knows nothing about HTTP or the API's rules.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -79,14 +80,19 @@ class Store:
 
     def __init__(self, path: str | None = None) -> None:
         self._lock = threading.Lock()
+        self._path = path
         self._conn = sqlite3.connect(path or ":memory:", check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
-        if path:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-        with self._conn:
-            self._conn.executescript(_SCHEMA)
-            self._seed_lead_ids()
+        try:
+            if path:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+            with self._conn:
+                self._conn.executescript(_SCHEMA)
+                self._seed_lead_ids()
+        except sqlite3.Error:
+            self._conn.close()  # not a database, or not writable: nothing to keep open
+            raise
 
     def upsert_lead(
         self,
@@ -174,7 +180,12 @@ class Store:
             self._seed_lead_ids()
 
     def close(self) -> None:
+        """Close the database; a file is checkpointed first, so it is complete on its own
+        (SQLite skips that on close while another program has the file open)."""
         with self._lock:
+            if self._path:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()
 
     def _seed_lead_ids(self) -> None:
