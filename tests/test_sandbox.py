@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
@@ -375,6 +376,27 @@ def test_latency_delays_every_answer():
         started = time.perf_counter()
         post(sandbox, lead())
         assert time.perf_counter() - started >= 0.15
+
+
+def test_latency_is_slept_outside_any_lock_so_parallel_clients_wait_about_once():
+    clients, latency = 8, 0.3
+    ready = threading.Barrier(clients)
+
+    def send(number: int) -> tuple[str, float]:
+        ready.wait()  # all post at once
+        started = time.perf_counter()
+        message = post(sandbox, lead(integration_record_id=f"p{number}")).json()["data"]["msg"]
+        return message, time.perf_counter() - started
+
+    with running_sandbox(latency_ms=int(latency * 1000)) as sandbox:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            answers = list(pool.map(send, range(clients)))
+        total = time.perf_counter() - started
+    assert [message for message, _ in answers] == ["Lead Created"] * clients
+    assert min(took for _, took in answers) >= latency
+    # One at a time, 8 answers take 8 x 300 ms = 2.4 s; side by side, about 300 ms.
+    assert total < 4 * latency, f"{clients} parallel requests took {total:.2f} s"
 
 
 # -- the sandbox's own endpoints, connections and persistence -----------------------------
