@@ -232,23 +232,25 @@ def test_page_says_nothing_about_a_cap_when_everything_fits(sandbox):
     assert "Showing the newest" not in Page(page(sandbox).text).text
 
 
-def test_no_api_key_is_logged_or_shown_even_when_sent_in_the_query_string():
+def test_no_api_key_is_logged_stored_or_shown_from_the_query_string_or_the_lead_fields():
     own = "my-own-key-7f3a9c"
     wrong = "a-wrong-guess-51d2"
     with running_sandbox(api_keys=(SAMPLE_API_KEY, own), rate_limit=0) as sandbox:
-        assert post(sandbox, {"integration_record_id": "q1"}, key=own, url_key=True).ok
-        assert post(sandbox, {"integration_record_id": "q2"}, url_key=True).ok
-        assert (
-            post(sandbox, {"integration_record_id": "q3"}, key=wrong, url_key=True).status_code
-            == 401
-        )
-        got = requests.get(
-            f"{sandbox.base_url}{PATH}",
-            params={"integration_record_id": "q4", "fullAddress": "1 Center St, Provo, UT 84601",
-                    "api_key": own},
-            timeout=5,
-        )  # fmt: skip
-        assert got.json()["data"]["msg"] == "Lead Created"
+        answers = [
+            post(sandbox, {"integration_record_id": "q1"}, key=own, url_key=True),
+            post(sandbox, {"integration_record_id": "q2"}, url_key=True),
+            requests.get(
+                f"{sandbox.base_url}{PATH}",
+                params={"integration_record_id": "q3", "api_key": own,
+                        "fullAddress": "1 Center St, Provo, UT 84601"},
+                timeout=5,
+            ),
+            # A client that also puts its key among the lead's fields.
+            post(sandbox, {"integration_record_id": "q4", "api_key": own, "api-key": own}),
+        ]  # fmt: skip
+        assert [answer.json()["data"]["msg"] for answer in answers] == ["Lead Created"] * 4
+        refused = post(sandbox, {"integration_record_id": "q5"}, key=wrong, url_key=True)
+        assert refused.status_code == 401
         seen = {
             path: requests.get(sandbox.base_url + path, timeout=5).text
             for path in ("/", "/_sandbox/requests", "/_sandbox/leads")
@@ -257,7 +259,7 @@ def test_no_api_key_is_logged_or_shown_even_when_sent_in_the_query_string():
     for path, text in seen.items():
         for key in (own, wrong, SAMPLE_API_KEY):
             assert key not in text, f"{key} shows at {path}"
-    assert "q4" in seen["/"] and "unauthorized" in seen["/"]
+    assert "q4" in seen["/_sandbox/leads"] and "unauthorized" in seen["/"]
     assert own not in docs and wrong not in docs
 
 
