@@ -151,6 +151,18 @@ def test_page_lists_the_latest_requests_newest_first_with_status_and_outcome(san
     assert shown[0]["Message"] == "api key is invalid"
 
 
+def test_page_says_what_an_injected_fault_or_a_429_did():
+    with running_sandbox(fault_rate=1.0, fault_kinds=("503",), rate_limit=1) as sandbox:
+        post(sandbox, {"integration_record_id": "F-1"})
+        post(sandbox, {"integration_record_id": "F-2"})
+        shown = Page(page(sandbox).text)
+    assert [(r["Status"], r["Outcome"], r["Message"]) for r in shown.rows("requests")] == [
+        ("429", "rate_limited", "over the rate limit: HTML body and retry-after"),
+        ("503", "fault_503", "injected: HTTP 503, lead not saved"),
+    ]
+    assert "0 leads" in shown.text and "1 faults injected" in shown.text
+
+
 def test_page_counts_leads_requests_and_outcomes(sandbox):
     fill(sandbox)
     text = Page(page(sandbox).text).text

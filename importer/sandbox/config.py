@@ -7,17 +7,19 @@ from dataclasses import dataclass, field
 # The sample key printed on the vendor's API page: the sandbox's default, never a real secret.
 SAMPLE_API_KEY = "11595ee3c3ad592e52.31523696"
 
-# Every fault the sandbox can inject, in the order `--fault-rate` picks among them.
-FAULT_KINDS: tuple[str, ...] = (
-    "500",  # HTTP 500 with an HTML body, lead not saved
-    "502",  # HTTP 502 (a proxy's page), lead not saved
-    "503",  # HTTP 503, lead not saved
-    "504",  # HTTP 504, lead not saved
-    "429",  # early HTTP 429 with retry-after: 1, lead not saved
-    "reset",  # TCP reset before any answer, lead not saved
-    "not_json",  # HTTP 200 whose body is an HTML page, lead not saved
-    "lost",  # lead saved, then the connection closes without an answer
-)
+# Every fault the sandbox can inject, in the order `--fault-rate` picks among them, and
+# what it does (the page for people shows this beside a faulted request).
+FAULT_EFFECTS: dict[str, str] = {
+    "500": "HTTP 500 with an HTML body, lead not saved",
+    "502": "HTTP 502 (a proxy's page), lead not saved",
+    "503": "HTTP 503, lead not saved",
+    "504": "HTTP 504, lead not saved",
+    "429": "early HTTP 429 with retry-after: 1, lead not saved",
+    "reset": "TCP reset before any answer, lead not saved",
+    "not_json": "HTTP 200 whose body is an HTML page, lead not saved",
+    "lost": "lead saved, then the connection closed without an answer",
+}
+FAULT_KINDS: tuple[str, ...] = tuple(FAULT_EFFECTS)
 
 FIRST_COMPANY_ID = 1089
 # The lead endpoint with the API page's own partner name (any partner name works).

@@ -76,7 +76,7 @@ td { overflow-wrap: anywhere; }
 tbody tr:nth-child(even) td { background: #fafbfd; }
 tbody tr:last-child td { border-bottom: 0; }
 td.time, td.num, td.code, td.nowrap { white-space: nowrap; font-variant-numeric: tabular-nums; }
-td.mono { font-size: 13px; }
+td.mono { font-size: 13px; line-height: 20px; padding-top: 8px; }
 .pill { display: inline-block; border-radius: 999px; padding: 0 8px; font-size: 12px;
   font-weight: 600; background: #eef1f6; color: var(--muted); white-space: nowrap; }
 .pill.ok { background: #dafbe1; color: #116329; }

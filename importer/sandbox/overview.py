@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from importer.sandbox.config import SandboxConfig
+from importer.sandbox.config import FAULT_EFFECTS, SandboxConfig
 from importer.sandbox.layout import document, html_text
 from importer.sandbox.store import Snapshot, now_text
 
@@ -42,10 +42,11 @@ def overview_page(snapshot: Snapshot, endpoint: str, config: SandboxConfig) -> b
         (
             _endpoint_panel(endpoint, config),
             _counts(snapshot, request_count),
-            '<h2>Leads <span class="note">newest first</span></h2>',
+            '<h2>Leads <span class="note">newest first · '
+            '<a href="#latest-requests">latest requests below</a></span></h2>',
             _capped(len(snapshot.leads), snapshot.lead_count, "leads", "/_sandbox/leads"),
             _leads_table(snapshot.leads) if snapshot.leads else _no_leads(endpoint),
-            '<h2>Latest requests <span class="note">newest first</span></h2>',
+            '<h2 id="latest-requests">Latest requests <span class="note">newest first</span></h2>',
             _capped(len(snapshot.requests), request_count, "requests", "/_sandbox/requests"),
             _requests_table(snapshot.requests)
             if snapshot.requests
@@ -139,7 +140,7 @@ def _requests_table(requests: list[dict[str, Any]]) -> str:
         f"<td>{_outcome(request['outcome'])}</td>"
         f'<td class="mono">{_or_dash(request["integration_record_id"])}</td>'
         f'<td class="num">{_or_dash(request["lead_id"])}</td>'
-        f"<td>{_or_dash(request['message'])}</td>"
+        f"<td>{_or_dash(_message(request))}</td>"
         "</tr>"
         for request in requests
     )
@@ -189,6 +190,18 @@ def _or_dash(value: Any) -> str:
     if value in (None, ""):
         return '<span class="muted">–</span>'
     return html_text(value)
+
+
+def _message(request: dict[str, Any]) -> str | None:
+    """The logged message; for a 429 or an injected fault, which log none, what happened."""
+    outcome = str(request["outcome"])
+    if request["message"]:
+        return str(request["message"])
+    if outcome == "rate_limited":
+        return "over the rate limit: HTML body and retry-after"
+    if outcome.startswith("fault_"):
+        return f"injected: {FAULT_EFFECTS.get(outcome.removeprefix('fault_'), 'a fault')}"
+    return None
 
 
 def _status(code: int | None) -> str:
