@@ -171,6 +171,17 @@ def test_page_counts_leads_requests_and_outcomes(sandbox):
         assert count in text
 
 
+def test_counts_start_from_what_the_db_file_holds_after_a_restart(tmp_path):
+    db = str(tmp_path / "sandbox.db")
+    with running_sandbox(db=db) as sandbox:
+        fill(sandbox)
+    with running_sandbox(db=db) as sandbox:
+        post(sandbox, {"integration_record_id": "F-6"})
+        text = Page(page(sandbox).text).text
+    for count in ("4 leads", "7 requests", "4 created", "1 updated", "1 unauthorized"):
+        assert count in text
+
+
 def test_script_in_a_lead_name_shows_as_text_and_never_as_markup(sandbox):
     post(sandbox, {"integration_record_id": "<b>id</b>", "full_name": SCRIPT_NAME,
                    "lead_status": '"><img src=x onerror=alert(1)>'})  # fmt: skip
