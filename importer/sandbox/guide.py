@@ -6,10 +6,8 @@ with --api-key are the user's and are never put on a page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from importer.sandbox.config import ENDPOINT_PATH, SAMPLE_API_KEY, SandboxConfig
-from importer.sandbox.layout import document, html_text
+from importer.sandbox.layout import document, html_text, table
 from importer.sandbox.overview import settings_line
 
 _OWN_ENDPOINTS = (
@@ -54,13 +52,13 @@ def docs_page(base_url: str, config: SandboxConfig) -> bytes:
             "(it is never logged or shown).</p>",
             f"<pre>{html_text(_get_example(endpoint, key))}</pre>",
             "<h2>What comes back</h2>",
-            _table("answers", ("HTTP", "Meaning"), _ANSWERS),
+            table("answers", (("HTTP", "code"), ("Meaning", "")), _ANSWERS),
             "<h2>The sandbox's own endpoints</h2>",
             "<p>No key needed. <code>curl -X POST "
             f"{html_text(base_url)}/_sandbox/reset</code> starts over.</p>",
-            _table(
+            table(
                 "endpoints",
-                ("Method", "Path", "What"),
+                (("Method", ""), ("Path", ""), ("What", "")),
                 ((method, _path_cell(method, path), what) for method, path, what in _OWN_ENDPOINTS),
             ),
             "<h2>From the importer</h2>",
@@ -119,10 +117,3 @@ def _path_cell(method: str, path: str) -> str:
     if method == "GET":
         return f'<a href="{path}"><code>{path}</code></a>'
     return f"<code>{path}</code>"
-
-
-def _table(table_id: str, head: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> str:
-    """Cells are HTML already (this module's own constants and escaped text)."""
-    header = "".join(f"<th>{label}</th>" for label in head)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f'<table id="{table_id}"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'

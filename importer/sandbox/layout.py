@@ -6,6 +6,7 @@ Content-Security-Policy below allows no script at all, as a second fence.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
 from typing import Any
 
@@ -110,6 +111,22 @@ def document(title: str, body: str, current: str, refresh_seconds: int | None = 
         f"<body>\n{_header(current)}\n"
         f'<main class="wrap">\n{body}\n</main>\n</body>\n</html>\n'
     ).encode()
+
+
+def table(table_id: str, columns: Iterable[tuple[str, str]], rows: Iterable[Iterable[str]]) -> str:
+    """A table: `columns` are (label, CSS class of its cells); cells are HTML already."""
+    specs = list(columns)
+    head = "".join(f"<th>{label}</th>" for label, _ in specs)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{css}">{cell}</td>' if css else f"<td>{cell}</td>"
+            for (_, css), cell in zip(specs, row, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _header(current: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from importer.sandbox.config import FAULT_EFFECTS, SandboxConfig
-from importer.sandbox.layout import document, html_text
+from importer.sandbox.layout import document, html_text, table
 from importer.sandbox.store import Snapshot, now_text
 
 LEADS_SHOWN = 200
@@ -111,40 +111,46 @@ def _capped(shown: int, total: int, what: str, json_path: str) -> str:
     )
 
 
+_LEAD_COLUMNS = (
+    ("Lead id", "num"), ("Record id", "mono"), ("Name", ""), ("Address", ""),
+    ("Status", "nowrap"), ("Created (UTC)", "time"), ("Updated (UTC)", "time"),
+)  # fmt: skip
+_REQUEST_COLUMNS = (
+    ("Time (UTC)", "time"), ("Method", ""), ("Status", "code"), ("Outcome", ""),
+    ("Record id", "mono"), ("Lead id", "num"), ("Message", ""),
+)  # fmt: skip
+
+
 def _leads_table(leads: list[dict[str, Any]]) -> str:
-    head = _row("th", "Lead id", "Record id", "Name", "Address", "Status", "Created (UTC)",
-                "Updated (UTC)")  # fmt: skip
-    rows = "".join(
-        "<tr>"
-        f'<td class="num">{lead["id"]}</td>'
-        f'<td class="mono">{html_text(lead["integration_record_id"])}</td>'
-        f"<td>{_or_dash(_joined(' ', lead['first_name'], lead['last_name']))}</td>"
-        f"<td>{_or_dash(_address(lead))}</td>"
-        f'<td class="nowrap">{_or_dash(lead["lead_status"])}</td>'
-        f'<td class="time">{html_text(lead["created_at"])}</td>'
-        f'<td class="time">{html_text(lead["updated_at"])}</td>'
-        "</tr>"
+    rows = (
+        (
+            html_text(lead["id"]),
+            html_text(lead["integration_record_id"]),
+            _or_dash(_joined(" ", lead["first_name"], lead["last_name"])),
+            _or_dash(_address(lead)),
+            _or_dash(lead["lead_status"]),
+            html_text(lead["created_at"]),
+            html_text(lead["updated_at"]),
+        )
         for lead in leads
     )
-    return f'<table id="leads"><thead>{head}</thead><tbody>{rows}</tbody></table>'
+    return table("leads", _LEAD_COLUMNS, rows)
 
 
 def _requests_table(requests: list[dict[str, Any]]) -> str:
-    head = _row("th", "Time (UTC)", "Method", "Status", "Outcome", "Record id", "Lead id",
-                "Message")  # fmt: skip
-    rows = "".join(
-        "<tr>"
-        f'<td class="time">{html_text(request["at"])}</td>'
-        f"<td>{html_text(request['method'])}</td>"
-        f'<td class="code">{_status(request["status_code"])}</td>'
-        f"<td>{_outcome(request['outcome'])}</td>"
-        f'<td class="mono">{_or_dash(request["integration_record_id"])}</td>'
-        f'<td class="num">{_or_dash(request["lead_id"])}</td>'
-        f"<td>{_or_dash(_message(request))}</td>"
-        "</tr>"
+    rows = (
+        (
+            html_text(request["at"]),
+            html_text(request["method"]),
+            _status(request["status_code"]),
+            _outcome(request["outcome"]),
+            _or_dash(request["integration_record_id"]),
+            _or_dash(request["lead_id"]),
+            _or_dash(_message(request)),
+        )
         for request in requests
     )
-    return f'<table id="requests"><thead>{head}</thead><tbody>{rows}</tbody></table>'
+    return table("requests", _REQUEST_COLUMNS, rows)
 
 
 def _no_leads(endpoint: str) -> str:
@@ -171,10 +177,6 @@ def _footer() -> str:
         'Every row as JSON: <a href="/_sandbox/leads">/_sandbox/leads</a>, '
         '<a href="/_sandbox/requests">/_sandbox/requests</a>.</footer>'
     )
-
-
-def _row(cell: str, *labels: str) -> str:
-    return "<tr>" + "".join(f"<{cell}>{label}</{cell}>" for label in labels) + "</tr>"
 
 
 def _address(lead: dict[str, Any]) -> str:
