@@ -20,6 +20,7 @@ from importer import __version__
 from importer.console import PROG, CliProgress, Console, interactive, print_report
 from importer.errors import ImporterError, RunError
 from importer.models import ExitCode
+from importer.sandbox.command import sandbox_command
 
 DEFAULT_BASE_URL = "https://enerflo.io"
 
@@ -322,85 +323,4 @@ def suggest_mapping(
     return ExitCode.OK
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8765,
-    show_default=True,
-    help="Port to listen on (0: any free port).",
-)
-@click.option(
-    "--db",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="SQLite file that keeps leads across restarts (default: in memory).",
-)
-@click.option(
-    "--api-key",
-    "api_keys",
-    multiple=True,
-    help="Accepted api key; repeat for several companies (default: the API page's sample key).",
-)
-@click.option(
-    "--rate-limit",
-    type=click.IntRange(min=0),
-    default=300,
-    show_default=True,
-    help="Requests per minute per key before HTTP 429 (0: no limit).",
-)
-@click.option(
-    "--latency-ms",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Delay added to every API answer.",
-)
-@click.option(
-    "--fault-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="Share of API requests that fail (5xx, early 429, reset, non-JSON, lost answer).",
-)
-@click.option(
-    "--fault-seed",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Seed for the fault generator: the same seed gives the same faults.",
-)
-@click.option(
-    "--fault-kind",
-    "fault_kinds",
-    multiple=True,
-    help="Only inject this fault (repeatable): 500, 502, 503, 504, 429, reset, not_json, lost.",
-)
-@common_options
-def sandbox(console: Console, **opts: Any) -> int:
-    """Run a local Enerflo-compatible Leads API to rehearse against (Ctrl-C stops it).
-
-    Inspect what it received at /_sandbox/leads and /_sandbox/requests.
-    """
-    from importer.sandbox import SandboxConfig, SandboxError, serve
-
-    defaults = SandboxConfig()
-    keys = tuple(opts.pop("api_keys")) or defaults.api_keys
-    kinds = tuple(opts.pop("fault_kinds")) or defaults.fault_kinds
-    db = opts.pop("db")
-    config = SandboxConfig(api_keys=keys, fault_kinds=kinds, db=str(db) if db else None, **opts)
-
-    def ready(box: Any) -> None:
-        console.say(f"sandbox listening on {box.base_url} (Ctrl-C to stop)")
-        console.say(f"  endpoint: {box.base_url}/api/v1/partner/action/lead/add")
-        console.say(f"  inspect:  {box.base_url}/_sandbox/leads and /_sandbox/requests")
-
-    try:
-        config.check()
-        serve(config, on_ready=ready)
-    except SandboxError as exc:
-        raise RunError(
-            f"sandbox: {exc}", hint="choose another --port, or check the options"
-        ) from exc
-    console.say("sandbox stopped")
-    return ExitCode.OK
+main.add_command(sandbox_command)

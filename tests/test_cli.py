@@ -215,66 +215,6 @@ def test_installed_console_script_runs_a_dry_run(
     assert out.read_text(encoding="utf-8-sig").splitlines()[0].endswith("import_at")
 
 
-def test_sandbox_help_explains_every_option() -> None:
-    code, out, _ = run("sandbox", "--help")
-    assert code == 0
-    for option in (
-        "--host",
-        "--port",
-        "--db",
-        "--api-key",
-        "--rate-limit",
-        "--latency-ms",
-        "--fault-rate",
-        "--fault-seed",
-        "--fault-kind",
-    ):
-        assert option in out
-
-
-def test_sandbox_command_serves_until_ctrl_c(tmp_path: Path) -> None:
-    import signal
-
-    import requests
-
-    db = tmp_path / "sandbox.db"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "importer", "sandbox", "--port", "0", "--db", str(db)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        first = proc.stdout.readline()  # blocks until it listens
-        assert first.startswith("sandbox listening on http://127.0.0.1:"), first
-        base = first.split()[3]
-        answer = requests.post(
-            f"{base}/api/v1/partner/action/lead/add",
-            json={
-                "lead": {
-                    "integration_record_id": "cli-1",
-                    "fullAddress": "1 Main St, Provo, UT 84601",
-                }
-            },
-            headers={"api-key": "11595ee3c3ad592e52.31523696"},
-            timeout=10,
-        )
-        assert answer.json()["data"]["msg"] == "Lead Created"
-    finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    assert "sandbox stopped" in out
-    assert db.exists()
-
-
-def test_sandbox_refuses_a_busy_port_in_one_line(sandbox) -> None:
-    port = sandbox.base_url.rsplit(":", 1)[1]
-    code, _, stderr = run("sandbox", "--port", port)
-    assert code == 1
-    assert "sandbox:" in one_error_line(stderr)
-
-
 FORMAT_ROWS = [
     HEADER,
     lead_row(1, **{"Last Name": "Peña"}),  # an accent, to prove the encoding was read right
