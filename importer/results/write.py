@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import tempfile
 from collections import Counter
@@ -44,6 +45,8 @@ STATUS_COLOURS = {
 }
 # Safe to follow: re-running the same command resumes from the journal, so nothing accepted
 # is sent again (another -o would start a new journal and send every row again).
+ERROR_FILL = "#FFC7CE"  # a source cell that broke a rule (Excel's "bad" red)
+WARNING_FILL = "#FFF2CC"  # a cell repaired or suspicious: a milder yellow
 OUTPUT_HINT = (
     "close the file if it is open in Excel (or free disk space), then run the same command "
     "again: it resumes from the journal and sends nothing accepted twice"
@@ -276,18 +279,28 @@ def _write_xlsx(
     book.close()
 
 
+@dataclass
+class _Mark:
+    """What a source cell is marked with: the messages, and whether any is an error."""
+
+    messages: list[str] = field(default_factory=list)
+    error: bool = False
+
+
 def _flagged_cells(
     problems: list[Problem], field_columns: dict[str, tuple[str, ...]], table: _ResultsTable
-) -> dict[int, dict[int, list[str]]]:
-    """Sheet row -> column -> messages, for the source cells behind each failed rule."""
+) -> dict[int, dict[int, _Mark]]:
+    """Sheet row -> column -> mark, for the source cells behind each problem: the ones
+    that broke a rule (errors) and the ones repaired or suspicious (warnings)."""
     position = {name: j for j, name in enumerate(table.source_columns)}
-    errors = [p for p in problems if p.is_error]
-    rows = table.index.get_indexer([p.row for p in errors])
-    flagged: dict[int, dict[int, list[str]]] = {}
-    for problem, row in zip(errors, rows, strict=True):
+    rows = table.index.get_indexer([p.row for p in problems])
+    flagged: dict[int, dict[int, _Mark]] = {}
+    for problem, row in zip(problems, rows, strict=True):
         columns = [position[c] for c in field_columns.get(problem.field, ()) if c in position]
         for j in columns if row >= 0 else ():
-            flagged.setdefault(int(row) + 1, {}).setdefault(j, []).append(problem.message)
+            mark = flagged.setdefault(int(row) + 1, {}).setdefault(j, _Mark())
+            mark.messages.append(problem.message)
+            mark.error |= problem.is_error
     return flagged
 
 
@@ -295,15 +308,24 @@ def _write_data(
     book: xlsxwriter.Workbook,
     ws: Worksheet,
     table: _ResultsTable,
-    flagged: dict[int, dict[int, list[str]]],
+    flagged: dict[int, dict[int, _Mark]],
 ) -> None:
     last_row, last_col = len(table.index), len(table.columns) - 1
     header = book.add_format({"bold": True, "bg_color": "#F2F2F2", "bottom": 1})
-    bad_cell = book.add_format({"bg_color": "#FFC7CE"})
+    fills = {
+        True: book.add_format({"bg_color": ERROR_FILL}),
+        False: book.add_format({"bg_color": WARNING_FILL}),
+    }
     for j, width in enumerate(_widths(table)):
         ws.set_column(j, j, width)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, last_row, last_col)
+    # Printed (or saved as PDF): landscape, one page wide, the header on every page.
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    # Every cell is text on purpose (zips, phones, ids): no green "number stored as text" marks.
+    ws.ignore_errors({"number_stored_as_text": f"A1:{_cell_name(max(last_row, 1), last_col)}"})
     _status_formats(book, ws, table.columns.index("import_status"), last_row)
     for j, name in enumerate(table.columns):
         ws.write_string(0, j, name, header)
@@ -312,7 +334,7 @@ def _write_data(
     for r, row in enumerate(table.rows(), start=1):
         marks = flagged.get(r)
         if marks is not None:
-            comments = _write_marked_row(ws, r, row, marks, bad_cell, comments)
+            comments = _write_marked_row(ws, r, row, marks, fills, comments)
             continue
         for j, value in enumerate(row):
             if value:
@@ -323,22 +345,35 @@ def _write_marked_row(
     ws: Worksheet,
     r: int,
     row: tuple[str, ...],
-    marks: dict[int, list[str]],
-    bad_cell: Format,
+    marks: dict[int, _Mark],
+    fills: dict[bool, Format],
     comments: int,
 ) -> int:
     for j, value in enumerate(row):
-        if j in marks:
+        mark = marks.get(j)
+        if mark is None:
             if value:
-                ws.write_string(r, j, value, bad_cell)
-            else:
-                ws.write_blank(r, j, None, bad_cell)
-            if comments > 0:
-                ws.write_comment(r, j, "\n".join(marks[j]), {"x_scale": 2.5, "y_scale": 1.5})
-                comments -= 1
-        elif value:
-            ws.write_string(r, j, value)
+                ws.write_string(r, j, value)
+            continue
+        fill = fills[mark.error]
+        if value:
+            ws.write_string(r, j, value, fill)
+        else:
+            ws.write_blank(r, j, None, fill)
+        if comments > 0:
+            ws.write_comment(r, j, "\n".join(mark.messages), {"x_scale": 2.5, "y_scale": 1.5})
+            comments -= 1
     return comments
+
+
+def _cell_name(row: int, col: int) -> str:
+    """Zero-based (row, col) -> "A1"-style name."""
+    letters = ""
+    col += 1
+    while col:
+        col, rest = divmod(col - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row + 1}"
 
 
 def _widths(table: _ResultsTable, sample: int = 2000) -> list[float]:
@@ -361,13 +396,15 @@ def _write_summary(
     book: xlsxwriter.Workbook, ws: Worksheet, table: _ResultsTable, content: ResultsContent
 ) -> None:
     bold = book.add_format({"bold": True})
-    ws.set_column(0, 0, 24)
-    ws.set_column(1, 1, 48)
-    ws.set_column(2, 3, 14)
-    ws.set_column(4, 4, 70)
+    title = book.add_format({"bold": True, "font_size": 14})
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    # Facts and counts use A:B (a fact's value runs on over the empty cells beside it); the
+    # problems table uses A:E; the chart sits beside the counts.
+    for col, width in enumerate((30, 10, 8, 12, 80)):
+        ws.set_column(col, col, width)
     summary, source = content.summary, content.source
-    lines: list[tuple[str, ...]] = [
-        ("enerflo-import results",),
+    facts: list[tuple[str, str]] = [
         ("source file", Path(source.path).name),
         ("source sheet", source.sheet),
         ("source sha256", source.sha256),
@@ -381,37 +418,97 @@ def _write_summary(
         ),
         ("started at", summary.started_at),
         ("finished at", summary.finished_at),
-        *summary.extra.items(),
-        (),
-        ("status", "rows"),
-        *_status_counts(table),
-        (),
-        ("problem", "kind", "rows", "example row", "example message"),
-        *_top_problems(content, table),
+        *((key, value) for key, value in summary.extra.items() if value),
     ]
-    for r, line in enumerate(lines):
-        fmt = bold if r == 0 or line[:1] in (("status",), ("problem",)) else None
-        for j, value in enumerate(line):
-            if value:
-                ws.write_string(r, j, str(value), fmt)
+    ws.write_string(0, 0, "enerflo-import results", title)
+    r = 1
+    for key, value in facts:
+        ws.write_string(r, 0, key)
+        ws.write_string(r, 1, value)
+        r += 1
+    r = _write_counts(book, ws, r + 1, _status_counts(table), bold)
+    right = book.add_format({"bold": True, "align": "right"})
+    for col, (name, fmt) in enumerate(
+        (
+            ("problem", bold),
+            ("kind", bold),
+            ("rows", right),
+            ("example row", right),
+            ("example message", bold),
+        )
+    ):
+        ws.write_string(r + 1, col, name, fmt)
+    for i, line in enumerate(_top_problems(content, table), start=r + 2):
+        kind, severity, rows, example_row, example = line
+        ws.write_string(i, 0, kind)
+        ws.write_string(i, 1, severity)
+        ws.write_number(i, 2, rows)
+        if example_row:
+            ws.write_number(i, 3, example_row)
+        ws.write_string(i, 4, example)
 
 
-def _status_counts(table: _ResultsTable) -> list[tuple[str, str]]:
+def _write_counts(
+    book: xlsxwriter.Workbook,
+    ws: Worksheet,
+    first: int,
+    counts: list[tuple[str, int]],
+    bold: Format,
+) -> int:
+    """Rows per status as numbers, and a bar chart of them; returns the next free row."""
+    ws.write_string(first, 0, "status", bold)
+    ws.write_string(first, 1, "rows", book.add_format({"bold": True, "align": "right"}))
+    for i, (status, n) in enumerate(counts, start=first + 1):
+        ws.write_string(i, 0, status, bold if status == "total" else None)
+        ws.write_number(i, 1, n, bold if status == "total" else None)
+    shown = [(status, n) for status, n in counts if status != "total"]
+    end = first + len(counts) + 1
+    if shown:
+        chart = book.add_chart({"type": "bar"})
+        last = first + len(shown)
+        colours = [_font_colour(status) for status, _ in shown]
+        chart.add_series(
+            {
+                "name": "rows",
+                "categories": [SUMMARY_SHEET, first + 1, 0, last, 0],
+                "values": [SUMMARY_SHEET, first + 1, 1, last, 1],
+                "points": [{"fill": {"color": colour}} for colour in colours],
+                "data_labels": {"value": True},
+            }
+        )
+        chart.set_title({"name": "Rows by status", "name_font": {"size": 11}})
+        chart.set_legend({"none": True})
+        chart.set_y_axis({"reverse": True})
+        height = 90 + 30 * len(shown)
+        chart.set_size({"width": 560, "height": height})
+        ws.insert_chart(first, 2, chart, {"x_offset": 10})
+        # The next table starts below the chart (rows are 20 px high).
+        end = max(end, first + math.ceil(height / 20) + 1)
+    return end
+
+
+def _font_colour(status: str) -> str:
+    """The colour a status is written in (grey for anything unknown)."""
+    known = {str(s): colours for s, colours in STATUS_COLOURS.items()}
+    return known.get(status, ("", "#7F7F7F"))[1]
+
+
+def _status_counts(table: _ResultsTable) -> list[tuple[str, int]]:
     counts = Counter(table.values[table.columns.index("import_status")])
     order = [str(s) for s in RowStatus] + sorted(set(counts) - {str(s) for s in RowStatus})
-    lines = [(status, str(counts[status])) for status in order if counts[status]]
-    return lines + [("total", str(len(table.index)))]
+    lines = [(status, counts[status]) for status in order if counts[status]]
+    return lines + [("total", len(table.index))]
 
 
-def _top_problems(content: ResultsContent, table: _ResultsTable, most: int = 20):
-    groups = group_problems(content.problems, content.results)[:most]
-    lines: list[tuple[str, ...]] = []
-    for group in groups:
+def _top_problems(
+    content: ResultsContent, table: _ResultsTable, most: int = 20
+) -> list[tuple[str, str, int, int, str]]:
+    """(kind, error or warning, rows, example sheet row or 0, example message)."""
+    lines = []
+    for group in group_problems(content.problems, content.results)[:most]:
         row = int(table.index.get_indexer([group.example_row])[0]) + 2
-        kind = "error" if group.is_error else "warning"
-        lines.append(
-            (group.kind, kind, str(group.rows), str(row) if row > 1 else "", group.example)
-        )
+        severity = "error" if group.is_error else "warning"
+        lines.append((group.kind, severity, group.rows, row if row > 1 else 0, group.example))
     return lines
 
 
