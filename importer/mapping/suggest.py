@@ -234,7 +234,7 @@ def _render(s: Suggestion, sheet: str | None, header_row: int, source_name: str 
     for head, comment, entries in blocks:
         lines += [_commented(head, comment, width)]
         lines += [_commented(text, why, width) for text, why in entries]
-    unplaced = [c for c in s.columns if not s.used(c)]
+    unplaced = [c for c in s.columns if not s.mapped(c)]
     if unplaced:
         lines += ["", "# Columns not placed (add them under lead: if they matter):"]
         lines += [

@@ -102,8 +102,11 @@ class Suggestion:
 
     def used(self, column: str) -> bool:
         """True when a live line, a commented one, the appointment or a survey file reads it."""
-        lines = [c.column for c in self.placed.values()] + [h.column for h in self.held]
-        lines += [self.appointment or "", *self.photos]
+        return self.mapped(column) or any(h.column == column for h in self.held)
+
+    def mapped(self, column: str) -> bool:
+        """True when a live line, the appointment or a survey file reads it."""
+        lines = [c.column for c in self.placed.values()] + [self.appointment or "", *self.photos]
         if self.record_id is not None:
             lines += [self.record_id.column or "", *self.record_id.hash]
         return column in lines

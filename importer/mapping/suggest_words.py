@@ -21,7 +21,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "streetaddress1", "addr", "addr1", "streetline1", "homeaddress", "propertyaddress",
         "serviceaddress", "mailingaddress", "line1",
     ),
-    "city": ("city", "town", "locality", "cityname", "municipality", "citytown"),
+    "city": ("city", "town", "locality", "cityname", "municipality", "citytown", "cty"),
     "state": (
         "state", "st", "stateregion", "region", "province", "stateprovince", "statecode",
         "stateabbr", "stateprovinceregion",
