@@ -346,6 +346,15 @@ def test_a_nearly_as_full_mobile_column_stays_and_the_phone_is_suggested_as_a_fa
     )
 
 
+def test_a_fallback_is_suggested_only_from_a_variant_of_the_field() -> None:
+    # An assistant's phone fills a gap in MobilePhone, but it is not the lead's phone.
+    columns = ["ID", "MobilePhone", "AssistantPhone"]
+    rows = [[str(i), f"80155500{i:02}" if i else "", f"80155512{i:02}"] for i in range(10)]
+    text, mapping = suggested(columns, *rows)
+    assert mapping.lead["mobile"] == FieldSource(column="MobilePhone")
+    assert line_of(text, "  mobile:").endswith('# matched header "MobilePhone"')
+
+
 def test_the_fullest_address_block_is_taken_whole() -> None:
     columns = ["Id", "MailingStreet", "MailingCity", "MailingState", "MailingPostalCode"]
     columns += ["OtherStreet", "OtherCity", "OtherState", "OtherPostalCode"]
@@ -578,6 +587,12 @@ def test_a_country_column_is_suggested_as_the_coming_country_check() -> None:
     assert line_of(text, "  # country: {column: Country}").endswith(
         "# a check, not a field: rows outside the US invalid; coming in a later version"
     )
+
+
+def test_a_country_column_of_codes_is_not_taken_for_a_state() -> None:
+    text, mapping = suggested(["ID", "Country"], ["1", "CA"], ["2", "CA"])
+    assert "state" not in mapping.lead  # CA is Canada here, not California
+    assert "  # country: {column: Country}" in text
 
 
 def test_every_column_not_placed_gets_one_short_specific_reason() -> None:

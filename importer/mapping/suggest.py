@@ -54,7 +54,9 @@ _YAML_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n"}
 def _sniff_cells(s: Suggestion) -> None:
     for column in s.columns:
         profile = s.profiles[column]
-        if s.used(column) or profile.empty or is_id_header(column):
+        # An id or a country column may hold what looks like a phone or a state ("CA").
+        skip = is_id_header(column) or "country" in header_words(column)
+        if s.used(column) or profile.empty or skip:
             continue
         for name, kind, test in SNIFFERS:
             if name not in s.placed and profile.share(test) >= 0.8:

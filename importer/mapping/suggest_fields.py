@@ -217,15 +217,16 @@ def _keep_fullest_block(s: Suggestion, by_field: dict[str, list[_Candidate]]) ->
         ]  # fmt: skip
         return sum(fills) / len(fills)
 
-    s.family = max(sorted(families), key=lambda f: (score(f), f == ""))
+    scores = {family: score(family) for family in families}
+    s.family = max(sorted(families), key=lambda f: (scores[f], f == ""))
     for name in ADDRESS_FIELDS:
         for c in by_field.get(name, []):
-            if family_of(c.column) != s.family and not s.profiles[c.column].empty:
+            family = family_of(c.column)
+            if family != s.family and not s.profiles[c.column].empty:
                 s.note(
                     c.column,
-                    f"part of the {_block(family_of(c.column))} address block; the "
-                    f"{_block(s.family)} block is fuller "
-                    f"({percent(score(s.family))} vs {percent(score(family_of(c.column)))} filled)",
+                    f"part of the {_block(family)} address block; the {_block(s.family)} block "
+                    f"is fuller ({percent(scores[s.family])} vs {percent(scores[family])} filled)",
                 )
         by_field[name] = [c for c in by_field.get(name, []) if family_of(c.column) == s.family]
 
@@ -235,8 +236,6 @@ def _block(family: str) -> str:
 
 
 def _place_field(s: Suggestion, name: str, options: list[_Candidate]) -> None:
-    if name == "integration_record_id":
-        return
     seen: set[str] = set()
     options = [o for o in options if not s.used(o.column) and not _seen(seen, o.column)]
     usable = [o for o in options if _fits(s, name, o)]
@@ -307,8 +306,14 @@ def _pick(s: Suggestion, name: str, usable: list[_Candidate], options: list[_Can
     empty = [o for o in options if s.profiles[o.column].empty and _before(o, chosen)]
     if s.has_rows and empty:
         reason += f'; "{empty[0].column}" is empty on every row'
-    also = [o.column for o in ranked if o != chosen and _fills_gaps(s, chosen.column, o.column)]
-    return Choice(chosen.column, reason, tuple(also))
+    # A fallback is suggested only from a header that is itself a variant of the field
+    # ("Phone" for a "MobilePhone"), never from one that merely contains a word of it
+    # ("AssistantPhone").
+    also = [
+        o.column for o in ranked
+        if o != chosen and o.tier == 0 and _fills_gaps(s, chosen.column, o.column)
+    ]  # fmt: skip
+    return Choice(chosen.column, reason, tuple(also[:1]))
 
 
 def _before(a: _Candidate, b: _Candidate) -> bool:
