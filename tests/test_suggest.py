@@ -254,6 +254,17 @@ def test_an_id_header_that_cannot_tell_rows_apart_is_passed_over_with_its_reason
     assert unplaced(text)[header] == why
 
 
+def test_an_id_header_with_one_repeat_in_many_rows_stays_the_record_id() -> None:
+    # A lead submitted twice under one id is a duplicate for validation to point at, not a
+    # reason to give up the source's own id (sample_data/leads.csv has one: FB-1012).
+    rows = [[f"FB-{1000 + i}", f"p{i}@x.com"] for i in range(19)] + [["FB-1003", "q@x.com"]]
+    text, mapping = suggested(["Lead ID", "Email"], *rows)
+    assert mapping.lead["integration_record_id"] == FieldSource(column="Lead ID")
+    assert line_of(text, "  integration_record_id:").endswith(
+        '# id header "Lead ID": 1 of 20 rows repeat a value (duplicate_record_id)'
+    )
+
+
 def test_place_id_is_preferred_over_other_unique_ids_which_are_explained() -> None:
     columns = ["cid", "data_id", "place_id", "title"]
     rows = [

@@ -80,36 +80,50 @@ def _by_header(
     has_rows: bool,
     notes: dict[str, str],
 ) -> RecordId | None:
-    """The best-named id header whose values are unique and filled; every other id header
-    gets a note saying why it is not the one."""
+    """The best-named id header whose values are unique and filled (failing that, nearly:
+    a few repeats or gaps are the source's to fix, and validation points at those rows);
+    every other id header gets a note saying why it is not the one."""
     headers = [c for c in columns if is_id_header(c) and c not in used]
-    found: RecordId | None = None
-    for column in sorted(headers, key=lambda c: _id_rank(columns.index(c), c)):
-        problem = _not_an_id(profiles[column]) if has_rows else None
+    judged = {c: _id_quality(profiles[c]) if has_rows else (0, "") for c in headers}
+    for column in headers:
         if ROW_WORDS & set(header_words(column)):
-            problem = "a row number in this file, not the lead's id"
-        if problem:
-            notes[column] = problem
-        elif found is None and not has_rows:
-            found = RecordId(f'matched header "{column}"', column=column)
-        elif found is None:
-            where = rows_text(profiles[column])
-            found = RecordId(f'id header "{column}": unique and filled on {where}', column=column)
-        else:
+            judged[column] = (_NOT_AN_ID, "a row number in this file, not the lead's id")
+    found: RecordId | None = None
+    for column in sorted(headers, key=lambda c: (judged[c][0], *_id_rank(columns.index(c), c))):
+        level, remark = judged[column]
+        if level == _NOT_AN_ID:
+            notes[column] = remark
+        elif found is not None:
             notes[column] = f'another id; the record id is "{found.column}"'
+        elif not has_rows:
+            found = RecordId(f'matched header "{column}"', column=column)
+        else:
+            where = rows_text(profiles[column])
+            why = f"unique and filled on {where}" if level == 0 else remark
+            found = RecordId(f'id header "{column}": {why}', column=column)
     return found
 
 
-def _not_an_id(profile: ColumnProfile) -> str | None:
+_NOT_AN_ID = 2
+
+
+def _id_quality(profile: ColumnProfile) -> tuple[int, str]:
+    """(0, "") when unique and filled; (1, its flaws) when nearly so; (_NOT_AN_ID, why) else."""
+    missing = profile.rows - len(profile.filled)
+    shared = len(profile.filled) - len(profile.distinct)
     if profile.empty:
-        return "an id header, but empty on every row"
-    if profile.fill < 1:
-        missing = profile.rows - len(profile.filled)
-        return f"an id header, but empty on {missing} of {profile.rows} rows"
-    if not profile.unique:
-        shared = len(profile.filled) - len(profile.distinct)
-        return f"an id header, but not unique ({shared} of {profile.rows} rows repeat a value)"
-    return None
+        return _NOT_AN_ID, "an id header, but empty on every row"
+    if profile.fill < NEAR_UNIQUE:
+        return _NOT_AN_ID, f"an id header, but empty on {missing} of {profile.rows} rows"
+    if len(profile.distinct) < NEAR_UNIQUE * len(profile.filled):
+        repeat = f"{shared} of {profile.rows} rows repeat a value"
+        return _NOT_AN_ID, f"an id header, but not unique ({repeat})"
+    if not missing and not shared:
+        return 0, ""
+    flaws = [f"empty on {missing} of {profile.rows} rows (missing_record_id)"] if missing else []
+    if shared:
+        flaws.append(f"{shared} of {profile.rows} rows repeat a value (duplicate_record_id)")
+    return 1, " and ".join(flaws)
 
 
 def _by_content(
