@@ -297,9 +297,9 @@ def suggest_mapping(
     force: bool = False,
 ) -> int:
     """Write a starting mapping from the sheet's headers and contents, for you to review."""
-    from importer.mapping.suggest import suggest_mapping as suggest
-    from importer.mapping.suggest import write_suggestion
     from importer.reading.sheet import read_sheet
+    from importer.suggest.draft import suggest_mapping as suggest
+    from importer.suggest.draft import write_suggestion
 
     target = out_path
     data = read_sheet(source, sheet, header_row)

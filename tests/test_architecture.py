@@ -25,10 +25,11 @@ MAY_IMPORT: dict[str, set[str]] = {
     "validation": {"base"},
     "sending": {"base"},
     "results": {"base", "reading"},
+    "suggest": {"base", "reading", "mapping", "validation"},
     "sandbox": set(),
     "run": {"base", "reading", "mapping", "validation", "sending", "results", "sandbox"},
     "console": {"base", "sending", "run"},
-    "cli": {"base", "run", "console", "sandbox", "mapping", "reading", "top"},
+    "cli": {"base", "run", "console", "sandbox", "suggest", "reading", "top"},
     "main": {"cli"},
     "top": {"base", "run"},
 }

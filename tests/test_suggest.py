@@ -1,4 +1,4 @@
-"""Tests for importer.mapping.suggest: realistic header sets map right and the YAML validates as is."""
+"""Tests for importer.suggest.draft: realistic header sets map right and the YAML validates as is."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from importer.errors import MappingError
 from importer.mapping.apply import apply_mapping
 from importer.mapping.load import parse_mapping
 from importer.mapping.model import ColumnMapping, FieldSource, check_columns
-from importer.mapping.suggest import suggest_mapping, write_suggestion
+from importer.suggest.draft import suggest_mapping, write_suggestion
 
 
 def sheet(columns: list[str], *rows: list[str]) -> pd.DataFrame:

@@ -16,9 +16,9 @@ import importer
 from importer.mapping.apply import apply_mapping
 from importer.mapping.load import load_mapping, parse_mapping
 from importer.mapping.model import ColumnMapping, FieldSource
-from importer.mapping.suggest import suggest_mapping
-from importer.mapping.suggest_columns import ERROR_LITERALS
 from importer.reading.sheet import SourceSheet, read_sheet
+from importer.suggest.columns import ERROR_LITERALS
+from importer.suggest.draft import suggest_mapping
 
 REAL = Path(__file__).parent / "data" / "real"
 BEFORE = Path(__file__).parent / "data" / "suggest_before"

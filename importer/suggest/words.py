@@ -3,7 +3,7 @@ beyond looking them up."""
 
 from __future__ import annotations
 
-from importer.mapping.suggest_columns import ColumnProfile
+from importer.suggest.columns import ColumnProfile
 from importer.syntax import compact
 
 # Header variants per lead field, compacted (lower-case, letters and digits only), best first.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from importer.mapping.suggest_columns import (
+from importer.suggest.columns import (
     ColumnProfile,
     describe,
     header_words,
@@ -18,8 +18,8 @@ from importer.mapping.suggest_columns import (
     looks_like_zip,
     percent,
 )
-from importer.mapping.suggest_id import RecordId
-from importer.mapping.suggest_words import (
+from importer.suggest.record_id import RecordId
+from importer.suggest.words import (
     FAMILY_WORDS,
     SYNONYMS,
     TYPO_WORDS,

@@ -12,7 +12,7 @@ import pandas as pd
 
 from importer.errors import MappingError, OutputError
 from importer.mapping.model import LEAD_FIELDS
-from importer.mapping.suggest_columns import (
+from importer.suggest.columns import (
     ColumnProfile,
     describe,
     header_words,
@@ -24,7 +24,7 @@ from importer.mapping.suggest_columns import (
     profile_columns,
     rows_text,
 )
-from importer.mapping.suggest_fields import (
+from importer.suggest.fields import (
     LOW_FILL,
     NAME_FIELDS,
     SNIFFERS,
@@ -34,8 +34,8 @@ from importer.mapping.suggest_fields import (
     family_of,
     match_headers,
 )
-from importer.mapping.suggest_id import choose_record_id, is_id_header
-from importer.mapping.suggest_words import (
+from importer.suggest.record_id import choose_record_id, is_id_header
+from importer.suggest.words import (
     APPOINTMENT_WORDS,
     BUSINESS_HEADERS,
     BUSINESS_WORDS,

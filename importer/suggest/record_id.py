@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from importer.mapping.apply import hash_ids
-from importer.mapping.suggest_columns import ColumnProfile, header_words, looks_like_id, rows_text
+from importer.suggest.columns import ColumnProfile, header_words, looks_like_id, rows_text
 from importer.syntax import compact
 
 # Headers that name a record's own id, compacted, best first. Any header whose last word is
