@@ -18,6 +18,7 @@ import click
 
 from importer import __version__
 from importer.errors import ImporterError, RunError, UsageError
+from importer.masking import mask_secret
 from importer.models import ExitCode
 
 if TYPE_CHECKING:
@@ -59,8 +60,7 @@ class Output:
 
 
 def _secret_free(text: str) -> str:
-    key = os.environ.get("ENERFLO_API_KEY", "").strip()
-    return text.replace(key, "***") if len(key) >= 4 else text
+    return mask_secret(text, os.environ.get("ENERFLO_API_KEY", "").strip())
 
 
 def fail(message: str, hint: str | None, code: int) -> NoReturn:
@@ -439,6 +439,7 @@ def _sending(
     with _sender(opts, notice) as sender:
         _confirm(out, opts, rows, sender.endpoint)
         with _progress(out, rows, notice, invalid) as (on_progress, should_stop):
+            sender.should_stop = should_stop  # a first Ctrl-C also ends retry waits
             yield sender, on_progress, should_stop
 
 
