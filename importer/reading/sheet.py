@@ -36,6 +36,7 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode Text" export
 DELIMITERS = (",", ";", "\t")
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
 # Bytes that do not occur in text files (tab, LF, FF and CR do).
 CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13)) + b"\x7f"
 
@@ -60,14 +61,19 @@ class SourceSheet:
 
 
 def read_sheet(
-    path: Path, sheet: str | None = None, header_row: int = 1, delimiter: str | None = None
+    path: Path,
+    sheet: str | None = None,
+    header_row: int = 1,
+    delimiter: str | None = None,
+    check_quotes: bool = True,
 ) -> SourceSheet:
     """Read every cell of one sheet as the text Excel would show (General format).
 
     `sheet` is ignored for csv; for workbooks it defaults to the first visible sheet and
     also matches case-insensitively. Rows above `header_row` are skipped; trailing fully
     empty rows are dropped, interior ones kept. `delimiter` fixes a CSV's delimiter
-    (default: guessed from the header line). Raises SheetError for anything unreadable,
+    (default: guessed from the header line); `check_quotes=False` skips the stray-quote
+    check (for a CSV this tool wrote itself). Raises SheetError for anything unreadable,
     and before calamine sees it, for a workbook that would exhaust memory.
     """
     path = Path(path)
@@ -78,8 +84,8 @@ def read_sheet(
     digest = hashlib.sha256(data).hexdigest()
     scan = _check_content(path, kind, data, digest)
     if kind == "csv":
-        return _read_csv(path, data, header_row, digest, delimiter)
-    book = _open_workbook(path, kind)
+        return _read_csv(path, data, header_row, digest, delimiter, check_quotes)
+    book = _open_workbook(path, kind, data)
     name = _choose_sheet(path, book, sheet)
     facts = scan.check_sheet(path, name) if scan is not None else SheetFacts()
     rows = _sheet_rows(path, book, name)
@@ -96,7 +102,7 @@ def list_sheets(path: Path) -> list[str]:
     _check_content(path, kind, data, hashlib.sha256(data).hexdigest())
     if kind == "csv":
         return []
-    return list(_open_workbook(path, kind).sheet_names)
+    return list(_open_workbook(path, kind, data).sheet_names)
 
 
 def _cell_notes(facts: SheetFacts, header: list[Any], frame: pd.DataFrame) -> list[CellNote]:
@@ -268,13 +274,19 @@ def _sniff_delimiter(data: bytes, encoding: str, header_row: int) -> str:
     lines = data[: 1 << 16].decode(encoding, errors="replace").split("\n")
     if len(lines) < header_row:
         return ","
-    line = lines[header_row - 1]
+    # Delimiters inside quoted names ("Notes; misc") do not count.
+    line = _QUOTED.sub("", lines[header_row - 1])
     counts = [line.count(d) for d in DELIMITERS]
     return DELIMITERS[counts.index(max(counts))] if max(counts) else ","
 
 
 def _read_csv(
-    path: Path, data: bytes, header_row: int, digest: str, delimiter: str | None
+    path: Path,
+    data: bytes,
+    header_row: int,
+    digest: str,
+    delimiter: str | None,
+    check_quotes: bool = True,
 ) -> SourceSheet:
     encoding = _detect_encoding(path, data)
     delimiter = delimiter or _sniff_delimiter(data, encoding, header_row)
@@ -299,7 +311,7 @@ def _read_csv(
     header = [str(v) for v in raw.iloc[0]]
     frame, columns = _split_header(header, raw.iloc[1:], header_row, where)
     notes: list[CellNote] = []
-    if line_count(data, encoding) != header_row - 1 + len(raw):
+    if check_quotes and line_count(data, encoding) != header_row - 1 + len(raw):
         # More lines than rows: some cells span lines. Cheap to know, rarer to look into.
         notes = check_cells_spanning_lines(path, frame, header, delimiter)
     return SourceSheet(
@@ -324,9 +336,11 @@ def _csv_parse_error(path: Path, exc: Exception) -> SheetError:
 # -- workbooks ------------------------------------------------------------------------------
 
 
-def _open_workbook(path: Path, kind: str) -> CalamineWorkbook:
+def _open_workbook(path: Path, kind: str, data: bytes) -> CalamineWorkbook:
+    # From the bytes already checked: the file cannot change in between, and a path whose
+    # name is not UTF-8 (which calamine cannot open by name) reads like any other.
     try:
-        return CalamineWorkbook.from_path(str(path))
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except CalamineError as exc:
         raise SheetError(f"{path}: cannot be read as an {kind} workbook ({exc})") from exc
 
