@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
 import math
 import os
@@ -116,6 +117,9 @@ def main() -> None:
     Start with a dry run (validate), then send. Every row comes back in an annotated
     copy of the sheet (out/<name>.results.xlsx) with its own status.
     """
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 must still print
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
 
 
 source_arg = click.argument("source", type=click.Path(path_type=Path, dir_okay=True))

@@ -1,4 +1,4 @@
-"""Mask the api key in text bound for any output; knows nothing about HTTP, files or runs."""
+"""Make text fit for any output: the api key masked, undecodable file-name bytes escaped."""
 
 from __future__ import annotations
 
@@ -53,3 +53,22 @@ def _forms(ch: str) -> str:
     if ch == " ":
         forms.append(r"\+")
     return "(?:" + "|".join(forms) + ")"
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def displayable(text: str) -> str:
+    """`text` with lone surrogates shown as \\xNN (or \\uNNNN), so it can be printed,
+    stored in SQLite or written into an xlsx. Python keeps the bytes of a file name that
+    are not UTF-8 as lone surrogates (surrogateescape); nothing else produces them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub(_escaped, text)
+    return text
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"

@@ -23,6 +23,7 @@ from importer.errors import (
 from importer.mapping.apply import apply_mapping
 from importer.mapping.load import load_mapping
 from importer.mapping.model import ColumnMapping
+from importer.masking import displayable
 from importer.models import ACCEPTED, RESULT_COLUMNS, Problem, RowStatus
 from importer.reading.sheet import SourceSheet, read_sheet
 from importer.results.write import ResultsSummary, write_results
@@ -357,7 +358,7 @@ def send_prepared(
 def run_identity(prepared: PreparedRows) -> dict[str, str]:
     """What a journal belongs to: the same source bytes under the same mapping."""
     return {
-        "source": str(prepared.sheet.path.name),
+        "source": displayable(prepared.sheet.path.name),  # SQLite refuses lone surrogates
         "source_sha256": prepared.sheet.sha256,
         "mapping_sha256": hashlib.sha256(prepared.mapping.text.encode()).hexdigest(),
         "sheet": prepared.sheet.sheet_name or "",
