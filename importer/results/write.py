@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
-import tempfile
+import re
+import secrets
+import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -21,15 +24,23 @@ from xlsxwriter.worksheet import Worksheet
 
 import importer
 from importer.errors import OutputError
+from importer.masking import displayable
 from importer.models import RESULT_COLUMNS, Problem, RowStatus
 from importer.reading.sheet import SourceSheet
+from importer.results.layout import (
+    cell_chunks,
+    sheet_title,
+    written_column,
+    xlsx_misfit,
+)
 
 FORMAT_VERSION = "1"
 META_SHEET = "_enerflo_import"
 SUMMARY_SHEET = "Summary"
 CSV_SHEET = "Leads"
 MAX_COMMENTS = 10_000  # Excel crawls with more; every message is also in import_message.
-CHUNK = 32_000  # an xlsx cell holds at most 32,767 characters
+# Temp files of an earlier run killed mid-write, older than this process, are ours to clean.
+STARTED_AT = time.time()
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 STATUS_COLOURS = {
     # status -> (fill, font), Excel's own "good / bad / neutral" palette plus grey
@@ -74,14 +85,37 @@ def write_results(
     if kind not in (".xlsx", ".csv"):
         raise OutputError(f"{out}: results must be an .xlsx or .csv file", hint=OUTPUT_HINT)
     table = _ResultsTable.build(sheet, results)
+    misfit = xlsx_misfit(table.columns, table.series, len(table.index)) if kind == ".xlsx" else None
+    if misfit is not None:
+        # check_fits should have refused this before sending; never cut it silently now.
+        fallback = out.with_suffix(".csv")
+        _write_atomically(fallback, lambda tmp: _write_csv(tmp, table))
+        raise OutputError(
+            f"{out}: the results do not fit in an xlsx file ({misfit}); they were written "
+            f"whole to {fallback} instead",
+            hint=f"retry from {fallback} with -m and the mapping",
+        )
+    if kind == ".csv":
+        _write_atomically(out, lambda tmp: _write_csv(tmp, table))
+        return
+    facts = _facts(sheet, table, summary, mapping_text)
+    _write_atomically(
+        out,
+        lambda tmp: _write_xlsx(
+            tmp, table, list(problems), field_columns, summary, facts, mapping_text
+        ),
+    )
+
+
+def _write_atomically(out: Path, write: Callable[[Path], None]) -> None:
+    """Run `write` on a temp file beside OUT, then put it in OUT's place.
+
+    The temp file is created with the mode the user's umask gives a new file, or with
+    OUT's own mode when OUT exists (a results file made private stays private).
+    """
     tmp = _temp_beside(out)
     try:
-        if kind == ".csv":
-            _write_csv(tmp, table)
-        else:
-            facts = _facts(sheet, table, summary)
-            _write_xlsx(tmp, table, list(problems), field_columns, summary, facts, mapping_text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a results file is a normal document
+        write(tmp)
         os.replace(tmp, out)
     except (OSError, XlsxWriterException) as exc:
         raise OutputError(
@@ -107,9 +141,9 @@ class _ResultsTable:
         source = list(sheet.frame.columns)
         results = results.reindex(index=sheet.frame.index, columns=list(RESULT_COLUMNS))
         series = [_text_series(sheet.frame[c]) for c in source]
-        series += [_text_series(results[c]) for c in RESULT_COLUMNS]
-        written = [f"{c} (source)" if c in RESULT_COLUMNS else c for c in source]
-        name = _sheet_title(sheet.sheet_name)
+        series += [_displayable(_text_series(results[c])) for c in RESULT_COLUMNS]
+        written = [written_column(c) for c in source]
+        name = sheet_title(sheet.sheet_name, {SUMMARY_SHEET, META_SHEET}, CSV_SHEET)
         return cls(name, written + list(RESULT_COLUMNS), source, series, sheet.frame.index)
 
     @cached_property
@@ -131,23 +165,61 @@ def _text_series(column: pd.Series) -> pd.Series:
     return pd.Series(text, index=column.index, dtype=str)
 
 
-def _sheet_title(name: str | None) -> str:
-    """The source sheet's name, made a legal xlsx title that clashes with neither of ours."""
-    title = "".join("_" if ch in "[]:*?/\\" else ch for ch in (name or CSV_SHEET))[:31]
-    taken = {SUMMARY_SHEET.casefold(), META_SHEET.casefold()}
-    return CSV_SHEET if not title.strip("'") or title.casefold() in taken else title
+def _displayable(column: pd.Series) -> pd.Series:
+    """A results column with file-name bytes that are not UTF-8 escaped (messages can name
+    a survey photo); one join finds out whether any cell needs it."""
+    try:
+        "".join(column.tolist()).encode("utf-8")
+    except UnicodeEncodeError:
+        return column.map(displayable)
+    return column
 
 
 def _temp_beside(out: Path) -> Path:
+    """A new, empty temp file beside OUT (see _write_atomically for its mode)."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        _remove_stale_temps(out)
+        mode = _mode_of(out)
+        for _ in range(100):
+            tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
+            try:
+                handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.close(handle)
+            return tmp
+        raise FileExistsError(f"no free temp file name beside {out}")
     except OSError as exc:
         raise OutputError(
             f"{out}: cannot write the results ({describe_error(exc)})", OUTPUT_HINT
         ) from exc
-    os.close(handle)
-    return Path(name)
+
+
+def _mode_of(out: Path) -> int | None:
+    """OUT's permission bits when it exists (kept on replace), else None (umask decides)."""
+    try:
+        return out.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return None
+
+
+def _remove_stale_temps(out: Path) -> None:
+    """Delete our temp files for OUT that a killed earlier run left behind.
+
+    Ours: named `.<OUT name>.<8 characters>.tmp` (as this module and, before it, mkstemp
+    named them) and last written before this process started, so never a write in flight.
+    """
+    pattern = re.compile(re.escape(f".{out.name}.") + r"[a-z0-9_]{8}\.tmp")
+    for entry in os.scandir(out.parent):
+        if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            try:
+                if entry.stat(follow_symlinks=False).st_mtime < STARTED_AT:
+                    os.unlink(entry.path)
+            except FileNotFoundError:
+                pass  # another run cleaned it first
 
 
 def describe_error(exc: Exception) -> str:
@@ -295,7 +367,8 @@ def _write_marked_row(
             else:
                 ws.write_blank(r, j, None, bad_cell)
             if comments > 0:
-                ws.write_comment(r, j, "\n".join(marks[j]), {"x_scale": 2.5, "y_scale": 1.5})
+                comment = displayable("\n".join(marks[j]))
+                ws.write_comment(r, j, comment, {"x_scale": 2.5, "y_scale": 1.5})
                 comments -= 1
         elif value:
             ws.write_string(r, j, value)
@@ -334,7 +407,7 @@ def _write_summary(
     known = dict(facts)
     lines: list[tuple[str, ...]] = [
         ("enerflo-import results",),
-        ("source file", Path(known["source_path"]).name),
+        ("source file", Path(known["source_path"]).name),  # displayable already
         ("source sheet", known["source_sheet"]),
         ("source sha256", known["source_sha256"]),
         ("command", summary.command),
@@ -353,7 +426,7 @@ def _write_summary(
         fmt = bold if r == 0 or line[:1] in (("status",), ("problem",)) else None
         for j, value in enumerate(line):
             if value:
-                ws.write_string(r, j, str(value), fmt)
+                ws.write_string(r, j, displayable(str(value)), fmt)
 
 
 def _status_counts(table: _ResultsTable) -> list[tuple[str, str]]:
@@ -380,14 +453,17 @@ def _top_problems(
 
 
 def _facts(
-    sheet: SourceSheet, table: _ResultsTable, summary: ResultsSummary
+    sheet: SourceSheet, table: _ResultsTable, summary: ResultsSummary, mapping_text: str
 ) -> list[tuple[str, str]]:
+    # Lists as ASCII JSON: \uXXXX escapes read back exactly, whatever the names hold.
+    written = json.dumps(table.columns)
+    source = json.dumps(table.source_columns)
     return [
         ("format_version", FORMAT_VERSION),
         ("tool_version", importer.__version__),
         ("command", summary.command),
         ("written_at", summary.finished_at),
-        ("source_path", str(sheet.path)),
+        ("source_path", displayable(str(sheet.path))),
         ("source_sha256", sheet.sha256),
         ("kind", sheet.kind),
         ("source_sheet", sheet.sheet_name or ""),
@@ -395,21 +471,29 @@ def _facts(
         ("encoding", sheet.encoding or ""),
         ("delimiter", sheet.delimiter or ""),
         ("results_sheet", table.sheet_name),
-        ("source_columns", json.dumps(table.source_columns, ensure_ascii=False)),
-        ("written_columns", json.dumps(table.columns, ensure_ascii=False)),
+        ("source_columns", source),
+        ("written_columns", written),
         ("result_columns", json.dumps(list(RESULT_COLUMNS))),
         # What retry compares with to report rows deleted by hand.
         ("record_ids", json.dumps(table.series[table.columns.index("import_record_id")].tolist())),
+        # What read_results checks it got back: Excel cuts cells it cannot hold on save.
+        ("mapping_sha256", text_sha256(mapping_text)),
+        ("columns_sha256", text_sha256(written + source)),
     ]
 
 
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _write_meta(ws: Worksheet, facts: list[tuple[str, str]]) -> None:
-    """key/value rows; a value longer than a cell holds continues on rows with the same key."""
+    """key/value rows; a value longer than a cell holds continues on rows with the same key,
+    in pieces of at most 32,000 UTF-16 units (what Excel counts), so Excel never cuts one."""
     ws.write_string(0, 0, "key")
     ws.write_string(0, 1, "value")
     r = 1
     for key, value in facts:
-        for start in range(0, max(len(value), 1), CHUNK):
+        for piece in cell_chunks(value):
             ws.write_string(r, 0, key)
-            ws.write_string(r, 1, value[start : start + CHUNK])
+            ws.write_string(r, 1, piece)
             r += 1
