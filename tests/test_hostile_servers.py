@@ -557,3 +557,10 @@ def test_one_ctrl_c_during_retries_stops_the_cli_within_a_second_or_two(tmp_path
     assert len(server.received) <= 2  # the request in flight, at most one more
     assert KEY not in stderr
     assert out.exists()
+
+
+def test_the_key_is_not_in_the_config_repr():
+    config = SenderConfig("https://enerflo.io", "partner", KEY)
+    assert KEY not in repr(config)
+    with LeadSender(config) as sender:
+        assert KEY not in repr(vars(sender))

@@ -8,7 +8,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
@@ -53,7 +53,7 @@ _KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")  # what an HTTP header value can carr
 class SenderConfig:
     base_url: str
     partner: str
-    api_key: str
+    api_key: str = field(repr=False)  # never in a repr, a log line or a traceback's text
     rate_limit: int = 300
     connect_timeout: float = 5
     read_timeout: float = 30  # longest silence between two reads
@@ -96,6 +96,9 @@ class LeadSender:
     status FAILED and message "stopped before retrying (...)" when an attempt was made,
     or status PENDING and message "stopped before sending" when none was. Neither counts
     towards `stop_after_consecutive_failures`. Nothing is raised for a stop.
+
+    One LeadSender serves one thread at a time (its connection and attempt deadline are
+    per sender): give each concurrent worker its own.
     """
 
     def __init__(
