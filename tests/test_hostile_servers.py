@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 import time
+import zlib
 from pathlib import Path
 from urllib.parse import quote
 
@@ -564,3 +565,54 @@ def test_the_key_is_not_in_the_config_repr():
     assert KEY not in repr(config)
     with LeadSender(config) as sender:
         assert KEY not in repr(vars(sender))
+
+
+def test_a_gzip_bomb_answer_is_cut_at_64_kb_not_inflated():
+    deflater = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
+    block = b"<" * (1 << 20)
+    first = deflater.compress(block) + deflater.flush(zlib.Z_FULL_FLUSH)
+    middle = deflater.compress(block) + deflater.flush(zlib.Z_FULL_FLUSH)
+    body = first + middle * 2000 + deflater.flush()  # about 2 GB inflated, 2 MB on the wire
+    reply = answer("400 Bad Request", body, {"Content-Encoding": "gzip"}, "text/html")
+    started = time.monotonic()
+    outcome = outcome_of(reply)
+    assert outcome.message == "HTTP 400: " + "<" * 197 + "..."
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX-Junk: \x00\x01\xff\xfe\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\n" + b"X-Many: 1\r\n" * 1000 + b"\r\n{}",
+        b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 200_000 + b"\r\n\r\n{}",
+        b"HTTP/1.1 99999 Huh\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 600 Beyond\r\nContent-Length: 2\r\n\r\n{}",
+        b"SSH-2.0-OpenSSH_9.6\r\n",
+        b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(range(256)),
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=no-such-charset\r\nContent-Length: 27\r\n\r\n"
+        + CREATED.encode()[:27],
+    ],
+    ids=[
+        "length text",
+        "length negative",
+        "length huge",
+        "bad chunk",
+        "binary header",
+        "1000 headers",
+        "200 KB header",
+        "status 99999",
+        "status 600",
+        "not http",
+        "tls bytes",
+        "unknown charset",
+    ],  # fmt: skip
+)
+def test_junk_answers_end_the_row_never_the_run(reply):
+    outcome = outcome_of(reply, max_attempts=1)
+    assert outcome.status in (RowStatus.FAILED, RowStatus.REJECTED), outcome
+    assert len(outcome.message) <= 1000
