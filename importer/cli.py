@@ -7,6 +7,7 @@ into arguments and a report into text and an exit code.
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import sys
@@ -95,6 +96,9 @@ def main() -> None:
     (send --sandbox), send, then retry what failed. Every row comes back in an annotated
     copy of the sheet (out/<name>.results.xlsx) with its own status.
     """
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 must still print
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
 
 
 source_arg = click.argument("source", type=click.Path(path_type=Path, dir_okay=True))

@@ -18,8 +18,8 @@ from typing import Any
 
 import click
 
+from importer.masking import mask_secret
 from importer.models import ACCEPTED, RowStatus
-from importer.sending.sender import scrub
 
 PROG = "enerflo-import"
 CONFIRM_ABOVE_ROWS = 100
@@ -54,7 +54,7 @@ class Console:
             click.echo(self.mask(text), err=True)
 
     def mask(self, text: str) -> str:
-        return scrub(text, self.secret) if len(self.secret) >= 4 else text
+        return mask_secret(text, self.secret)
 
     def fail(self, message: str, hint: str | None, code: int) -> None:
         """The one error line (and hint), or the JSON object with --json."""

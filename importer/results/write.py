@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import os
-import tempfile
+import re
+import secrets
+import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,8 +25,10 @@ from xlsxwriter.worksheet import Worksheet
 
 from importer import __version__
 from importer.errors import OutputError
+from importer.masking import displayable
 from importer.models import ACCEPTED, RESULT_COLUMNS, Problem, RowStatus
 from importer.reading.sheet import SourceSheet
+from importer.results.layout import cell_chunks, sheet_title, written_column, xlsx_misfit
 from importer.results.summary import group_problems
 
 FORMAT_VERSION = "1"
@@ -31,7 +36,8 @@ META_SHEET = "_enerflo_import"
 SUMMARY_SHEET = "Summary"
 CSV_SHEET = "Leads"
 MAX_COMMENTS = 10_000  # Excel crawls with more; every message is also in import_message.
-CHUNK = 32_000  # an xlsx cell holds at most 32,767 characters
+# Temp files of an earlier run killed mid-write, older than this process, are ours to clean.
+STARTED_AT = time.time()
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 STATUS_COLOURS = {
     # status -> (fill, font), Excel's own "good / bad / neutral" palette plus grey
@@ -122,13 +128,32 @@ def write_results(out: Path, content: ResultsContent) -> None:
     if kind not in (".xlsx", ".csv"):
         raise OutputError(f"{out}: results must be an .xlsx or .csv file", hint=OUTPUT_HINT)
     table = _ResultsTable.build(content)
+    misfit = xlsx_misfit(table.columns, table.series, len(table.index)) if kind == ".xlsx" else None
+    if misfit is not None:
+        # check_fits should have refused this before sending; never cut it silently now.
+        fallback = out.with_suffix(".csv")
+        _write_atomically(fallback, lambda tmp: _write_csv(tmp, table))
+        raise OutputError(
+            f"{out}: the results do not fit in an xlsx file ({misfit}); they were written "
+            f"whole to {fallback} instead",
+            hint=f"retry from {fallback} with -m and the mapping",
+        )
+    if kind == ".csv":
+        _write_atomically(out, lambda tmp: _write_csv(tmp, table))
+        return
+    facts = _facts(content, table)
+    _write_atomically(out, lambda tmp: _write_xlsx(tmp, table, content, facts))
+
+
+def _write_atomically(out: Path, write: Callable[[Path], None]) -> None:
+    """Run `write` on a temp file beside OUT, then put it in OUT's place.
+
+    The temp file is created with the mode the user's umask gives a new file, or with
+    OUT's own mode when OUT exists (a results file made private stays private).
+    """
     tmp = _temp_beside(out)
     try:
-        if kind == ".csv":
-            _write_csv(tmp, table)
-        else:
-            _write_xlsx(tmp, table, content, _facts(content, table))
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a results file is a normal document
+        write(tmp)
         os.replace(tmp, out)
     except (OSError, XlsxWriterException) as exc:
         raise OutputError(
@@ -155,9 +180,9 @@ class _ResultsTable:
         source = list(rows.columns)
         results = content.results.reindex(index=rows.index, columns=list(RESULT_COLUMNS))
         series = [_text_series(rows[c]) for c in source]
-        series += [_text_series(results[c]) for c in RESULT_COLUMNS]
-        written = [f"{c} (source)" if c in RESULT_COLUMNS else c for c in source]
-        name = _sheet_title(content.sheet_title)
+        series += [_displayable(_text_series(results[c])) for c in RESULT_COLUMNS]
+        written = [written_column(c) for c in source]
+        name = sheet_title(content.sheet_title, {SUMMARY_SHEET, META_SHEET}, CSV_SHEET)
         return cls(name, written + list(RESULT_COLUMNS), source, series, rows.index)
 
     @cached_property
@@ -179,23 +204,61 @@ def _text_series(column: pd.Series) -> pd.Series:
     return pd.Series(text, index=column.index, dtype=str)
 
 
-def _sheet_title(name: str | None) -> str:
-    """The source sheet's name, made a legal xlsx title that clashes with neither of ours."""
-    title = "".join("_" if ch in "[]:*?/\\" else ch for ch in (name or CSV_SHEET))[:31]
-    taken = {SUMMARY_SHEET.casefold(), META_SHEET.casefold()}
-    return CSV_SHEET if not title.strip("'") or title.casefold() in taken else title
+def _displayable(column: pd.Series) -> pd.Series:
+    """A results column with file-name bytes that are not UTF-8 escaped (messages can name
+    a survey photo); one join finds out whether any cell needs it."""
+    try:
+        "".join(column.tolist()).encode("utf-8")
+    except UnicodeEncodeError:
+        return column.map(displayable)
+    return column
 
 
 def _temp_beside(out: Path) -> Path:
+    """A new, empty temp file beside OUT (see _write_atomically for its mode)."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        _remove_stale_temps(out)
+        mode = _mode_of(out)
+        for _ in range(100):
+            tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
+            try:
+                handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.close(handle)
+            return tmp
+        raise FileExistsError(f"no free temp file name beside {out}")
     except OSError as exc:
         raise OutputError(
             f"{out}: cannot write the results ({describe_error(exc)})", OUTPUT_HINT
         ) from exc
-    os.close(handle)
-    return Path(name)
+
+
+def _mode_of(out: Path) -> int | None:
+    """OUT's permission bits when it exists (kept on replace), else None (umask decides)."""
+    try:
+        return out.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return None
+
+
+def _remove_stale_temps(out: Path) -> None:
+    """Delete our temp files for OUT that a killed earlier run left behind.
+
+    Ours: named `.<OUT name>.<8 characters>.tmp` (as this module and, before it, mkstemp
+    named them) and last written before this process started, so never a write in flight.
+    """
+    pattern = re.compile(re.escape(f".{out.name}.") + r"[a-z0-9_]{8}\.tmp")
+    for entry in os.scandir(out.parent):
+        if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            try:
+                if entry.stat(follow_symlinks=False).st_mtime < STARTED_AT:
+                    os.unlink(entry.path)
+            except FileNotFoundError:
+                pass  # another run cleaned it first
 
 
 def describe_error(exc: Exception) -> str:
@@ -361,7 +424,8 @@ def _write_marked_row(
         else:
             ws.write_blank(r, j, None, fill)
         if comments > 0:
-            ws.write_comment(r, j, "\n".join(mark.messages), {"x_scale": 2.5, "y_scale": 1.5})
+            comment = displayable("\n".join(mark.messages))
+            ws.write_comment(r, j, comment, {"x_scale": 2.5, "y_scale": 1.5})
             comments -= 1
     return comments
 
@@ -424,7 +488,7 @@ def _write_summary(
     r = 1
     for key, value in facts:
         ws.write_string(r, 0, key)
-        ws.write_string(r, 1, value)
+        ws.write_string(r, 1, displayable(value))
         r += 1
     r = _write_counts(book, ws, r + 1, _status_counts(table), bold)
     right = book.add_format({"bold": True, "align": "right"})
@@ -440,12 +504,12 @@ def _write_summary(
         ws.write_string(r + 1, col, name, fmt)
     for i, line in enumerate(_top_problems(content, table), start=r + 2):
         kind, severity, rows, example_row, example = line
-        ws.write_string(i, 0, kind)
+        ws.write_string(i, 0, displayable(kind))
         ws.write_string(i, 1, severity)
         ws.write_number(i, 2, rows)
         if example_row:
             ws.write_number(i, 3, example_row)
-        ws.write_string(i, 4, example)
+        ws.write_string(i, 4, displayable(example))
 
 
 def _write_counts(
@@ -514,12 +578,15 @@ def _top_problems(
 
 def _facts(content: ResultsContent, table: _ResultsTable) -> list[tuple[str, str]]:
     source, summary = content.source, content.summary
+    # Lists as ASCII JSON: \uXXXX escapes read back exactly, whatever the names hold.
+    written = json.dumps(table.columns)
+    source_columns = json.dumps(table.source_columns)
     return [
         ("format_version", FORMAT_VERSION),
         ("tool_version", __version__),
         ("command", summary.command),
         ("written_at", summary.finished_at),
-        ("source_path", source.path),
+        ("source_path", displayable(source.path)),
         ("source_sha256", source.sha256),
         ("kind", source.kind),
         ("source_sheet", source.sheet),
@@ -530,12 +597,19 @@ def _facts(content: ResultsContent, table: _ResultsTable) -> list[tuple[str, str
         # What retry keeps taken whatever the user does to the cells: ids accepted so far.
         ("accepted_ids", json.dumps(_accepted_ids(content.results), ensure_ascii=False)),
         ("results_sheet", table.sheet_name),
-        ("source_columns", json.dumps(table.source_columns, ensure_ascii=False)),
-        ("written_columns", json.dumps(table.columns, ensure_ascii=False)),
+        ("source_columns", source_columns),
+        ("written_columns", written),
         ("result_columns", json.dumps(list(RESULT_COLUMNS))),
         # What retry compares with to report rows deleted by hand.
         ("record_ids", json.dumps(table.series[table.columns.index("import_record_id")].tolist())),
+        # What read_results checks it got back: Excel cuts cells it cannot hold on save.
+        ("mapping_sha256", text_sha256(content.mapping_text)),
+        ("columns_sha256", text_sha256(written + source_columns)),
     ]
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _accepted_ids(results: pd.DataFrame) -> dict[str, str]:
@@ -546,12 +620,13 @@ def _accepted_ids(results: pd.DataFrame) -> dict[str, str]:
 
 
 def _write_meta(ws: Worksheet, facts: list[tuple[str, str]]) -> None:
-    """key/value rows; a value longer than a cell holds continues on rows with the same key."""
+    """key/value rows; a value longer than a cell holds continues on rows with the same key,
+    in pieces of at most 32,000 UTF-16 units (what Excel counts), so Excel never cuts one."""
     ws.write_string(0, 0, "key")
     ws.write_string(0, 1, "value")
     r = 1
     for key, value in facts:
-        for start in range(0, max(len(value), 1), CHUNK):
+        for piece in cell_chunks(value):
             ws.write_string(r, 0, key)
-            ws.write_string(r, 1, value[start : start + CHUNK])
+            ws.write_string(r, 1, piece)
             r += 1

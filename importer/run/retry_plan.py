@@ -66,7 +66,7 @@ def plan_retry(
     recorded = results["import_record_id"].astype(str).str.strip()
     accepted_cells = status.isin(ACCEPTED_TEXT) | _recorded_as_accepted(workbook)
     added = results.index[(status == "") & (recorded == "") & ~accepted_cells].tolist()
-    sheet = _as_sheet(workbook)
+    sheet = as_sheet(workbook)
     records = map_sheet(sheet, mapping)
     records.lead[RECORD_ID.name] = _kept_ids(records.record_ids, recorded, status, mapping)
     prepared = check_records(sheet.frame, records, mapping, files_dir)
@@ -82,7 +82,7 @@ def plan_retry(
     )
 
 
-def _as_sheet(workbook: ResultsWorkbook) -> SourceSheet:
+def as_sheet(workbook: ResultsWorkbook) -> SourceSheet:
     """The source columns as the user left them, in the shape the mapping reads."""
     return SourceSheet(
         path=workbook.path,

@@ -45,12 +45,14 @@ def open_sender(
     if connection.base_url is None:
         with running_sandbox(port=0) as box:
             config = SenderConfig(box.base_url, "partner", box.api_key, rate_limit)
-            with LeadSender(config, on_wait=callbacks.waiting) as sender:
+            with LeadSender(
+                config, on_wait=callbacks.waiting, should_stop=callbacks.should_stop
+            ) as sender:
                 yield sender
         return
     partner = connection.destination.partner
     config = SenderConfig(connection.base_url, partner, connection.api_key, rate_limit)
-    with LeadSender(config, on_wait=callbacks.waiting) as sender:
+    with LeadSender(config, on_wait=callbacks.waiting, should_stop=callbacks.should_stop) as sender:
         yield sender
 
 

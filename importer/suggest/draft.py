@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -204,22 +204,39 @@ def _explain_the_rest(s: Suggestion) -> None:
 # ---------------------------------------------------------------- YAML
 
 
+def _hidden(ch: str) -> bool:
+    """A character a YAML reader may take as a line break (\\r, U+0085, U+2028, U+2029),
+    or one a reviewer cannot see: controls, format and separator characters but the space."""
+    return ch != " " and unicodedata.category(ch)[0] in "CZ"
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def _flat(text: str) -> str:
-    """Comment-safe text: a line break in a header must not end the comment."""
-    return re.sub(r"[\x00-\x1f\x7f]", " ", text)
+    """Comment-safe text: ASCII controls (tab, line feed...) become spaces and every other
+    hidden character shows as \\uXXXX, so none ends the comment (a header
+    "Campaign<U+2028>  assign_to_email: ..." must stay one comment line)."""
+    return "".join(
+        " " if ch < " " or ch == "\x7f" else _escape(ch) if _hidden(ch) else ch for ch in text
+    )
 
 
 def _quote(text: str) -> str:
-    """YAML scalar for `text`: plain when safe, else double-quoted (JSON strings are YAML)."""
+    """YAML scalar for `text`: plain when safe, else double-quoted with every hidden
+    character escaped (YAML reads \\uXXXX and \\UXXXXXXXX back to the same character)."""
     if _PLAIN.fullmatch(text) and text == text.strip() and text.lower() not in _YAML_WORDS:
         return text
-    return json.dumps(text, ensure_ascii=False)
+    body = "".join(_escape(ch) if _hidden(ch) else "\\" + ch if ch in '"\\' else ch for ch in text)
+    return f'"{body}"'
 
 
 def _render(s: Suggestion, sheet: str | None, header_row: int, source_name: str | None) -> str:
     origin = f" from {source_name}" if source_name else ""
     lines = [
-        f"# Suggested by enerflo-import suggest-mapping{origin}.",
+        f"# Suggested by enerflo-import suggest-mapping{_flat(origin)}.",
         "# Review every line before sending: the comments say why each column was chosen.",
         "version: 1",
     ]
