@@ -161,3 +161,37 @@ def test_hold_for_delays_the_next_request():
 def test_negative_rate_is_refused():
     with pytest.raises(ValueError):
         Pacer(-1)
+
+
+def test_one_pacer_spaces_the_starts_of_several_threads() -> None:
+    import threading
+    import time
+
+    pacer = Pacer(1200)  # one start every 0.05 s (plus the margin), whoever asks
+    starts: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(5):
+            pacer.wait()
+            with lock:
+                starts.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    starts.sort()
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert len(starts) == 20
+    # Each start was reserved one interval after the previous: sleeping can only add.
+    assert min(gaps) >= pacer.interval * 0.9, gaps
+
+
+def test_a_hold_from_one_thread_holds_every_thread() -> None:
+    clock = FakeClock()
+    pacer = Pacer(60, clock=clock, sleep=clock.sleep)
+    pacer.wait()
+    pacer.hold_for(30)  # a 429 answered on another thread
+    assert pacer.wait() == pytest.approx(30)

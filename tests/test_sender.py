@@ -17,6 +17,7 @@ from importer.models import ACCEPTED, RowStatus
 from importer.sandbox import running_sandbox
 from importer.sending.sender import (
     USER_AGENT,
+    FailureStreak,
     LeadSender,
     SenderConfig,
     SendOutcome,
@@ -316,6 +317,19 @@ def test_connection_refused_fails_then_stops_the_run_after_n_rows(recorder):
     )
     assert info.value.outcome == first
     assert len(recorder.sleeps) == 6
+
+
+def test_senders_sharing_a_streak_stop_on_failures_in_a_row_across_them(recorder):
+    url = f"http://127.0.0.1:{closed_port()}"
+    streak = FailureStreak()
+    config = SenderConfig(url, "partner", KEY, rate_limit=0, max_attempts=1)
+    config.stop_after_consecutive_failures = 3
+    senders = [LeadSender(config, sleep=recorder.sleep, streak=streak) for _ in range(2)]
+    senders[0].send(PAYLOAD)
+    senders[1].send(PAYLOAD)
+    assert senders[0].consecutive_failures == senders[1].consecutive_failures == 2
+    with pytest.raises(ApiDownError, match="stopped after 3 rows in a row failed"):
+        senders[0].send(PAYLOAD)
 
 
 def test_a_success_resets_the_consecutive_failure_count(httpserver, recorder):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 
@@ -30,6 +31,10 @@ class Pacer:
     60 / interval requests. `observe()` takes the server's x-ratelimit-* headers: a lower
     server limit than ours lowers our rate, and a nearly used-up window holds the next
     request back. rate 0 turns pacing off (`wait` never sleeps, `observe` is ignored).
+
+    One pacer may serve several threads sending at once (--concurrency): each `wait`
+    reserves the next start time under a lock, then sleeps outside it, so the starts of
+    all threads together keep the spacing, and a hold (a 429's retry-after) holds them all.
     """
 
     def __init__(
@@ -52,6 +57,7 @@ class Pacer:
         self._on_wait = on_wait
         self._next_at: float | None = None
         self._last_start: float | None = None
+        self._lock = threading.Lock()
         self.interval = self._interval_for(self.rate)
 
     @property
@@ -61,20 +67,23 @@ class Pacer:
     def _interval_for(self, rate: float) -> float:
         return 60.0 / rate * (1.0 + self._margin) if rate > 0 else 0.0
 
-    def wait(self) -> float:
-        """Sleep until the next request may start; returns the seconds slept."""
+    def wait(self, sleep: Callable[[float], object] | None = None) -> float:
+        """Sleep until this request may start; returns the seconds slept.
+
+        `sleep` replaces the pacer's own sleep for this wait (a sender's stop-aware nap).
+        """
         if not self.enabled:
             return 0.0
-        now = self._clock()
-        slept = 0.0
-        if self._next_at is not None and now < self._next_at:
-            slept = self._next_at - now
+        with self._lock:
+            now = self._clock()
+            start = now if self._next_at is None else max(now, self._next_at)
+            self._last_start = start
+            self._next_at = start + self.interval
+        slept = start - now
+        if slept > 0:
             if slept >= REPORT_WAITS_FROM and self._on_wait is not None:
                 self._on_wait("rate limit", slept)
-            self._sleep(slept)
-            now = max(self._clock(), self._next_at)
-        self._last_start = now
-        self._next_at = now + self.interval
+            (sleep or self._sleep)(slept)
         return slept
 
     def observe(self, remaining: int | None, limit: int | None, reset: float | None) -> None:
@@ -82,7 +91,8 @@ class Pacer:
         if not self.enabled:
             return
         if limit is not None and 0 < limit < self.rate:
-            self._lower_rate(limit)
+            with self._lock:
+                self._lower_rate(limit)
         if remaining is None or remaining > LOW_REMAINING:
             return
         self.hold_for(self._low_remaining_delay(max(remaining, 0), reset))
@@ -93,7 +103,7 @@ class Pacer:
         self.rate = float(limit)
         self.interval = self._interval_for(self.rate)
         if self._last_start is not None:
-            self.hold_until(self._last_start + self.interval)
+            self._hold_until(self._last_start + self.interval)
 
     def hold_for(self, seconds: float) -> None:
         """Make the next request wait at least `seconds` from now (e.g. after a 429)."""
@@ -102,6 +112,10 @@ class Pacer:
 
     def hold_until(self, due: float) -> None:
         """Make the next request wait until at least `due` on the pacer's clock."""
+        with self._lock:
+            self._hold_until(due)
+
+    def _hold_until(self, due: float) -> None:
         if self._next_at is None or due > self._next_at:
             self._next_at = due
 

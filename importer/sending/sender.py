@@ -6,6 +6,7 @@ import http.client
 import json
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from importer.sending.transport import Answer, AttemptTimeout, Transport
 from importer.sending.urls import check_base_url, is_loopback, parse_base_url
 
 __all__ = [
+    "FailureStreak",
     "LeadSender",
     "SendOutcome",
     "SenderConfig",
@@ -72,6 +74,24 @@ class SendOutcome:
     attempts: int
 
 
+class FailureStreak:
+    """Rows that FAILED in a row, counted across the senders that share it (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def count(self, failed: bool) -> int:
+        """Record one row's verdict; the length of the streak it leaves."""
+        with self._lock:
+            self._count = self._count + 1 if failed else 0
+            return self._count
+
+    @property
+    def current(self) -> int:
+        return self._count
+
+
 @dataclass
 class _Retry:
     """An answer worth another attempt: why, and how long the server asked us to wait."""
@@ -98,7 +118,9 @@ class LeadSender:
     towards `stop_after_consecutive_failures`. Nothing is raised for a stop.
 
     One LeadSender serves one thread at a time (its connection and attempt deadline are
-    per sender): give each concurrent worker its own.
+    per sender): give each concurrent worker its own, sharing one `pacer` (so together
+    they keep the rate limit and all hold back on a 429) and one `streak` (so rows that
+    fail in a row count across workers).
     """
 
     def __init__(
@@ -110,6 +132,7 @@ class LeadSender:
         rng: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.monotonic,
         pacer: Pacer | None = None,
+        streak: FailureStreak | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> None:
         _check_config(config)
@@ -121,9 +144,8 @@ class LeadSender:
         self._rng = rng
         self._clock = clock
         self.should_stop = should_stop
-        self._pacer = pacer or Pacer(
-            config.rate_limit, clock=clock, sleep=self._nap, on_wait=on_wait
-        )
+        self._pacer = pacer or Pacer(config.rate_limit, clock=clock, on_wait=on_wait)
+        self._streak = streak or FailureStreak()
         headers = {"api-key": config.api_key, "Content-Type": "application/json"}
         self._transport = Transport(
             self._endpoint,
@@ -133,7 +155,11 @@ class LeadSender:
             read_timeout=config.read_timeout,
             deadline=config.attempt_deadline,
         )
-        self.consecutive_failures = 0
+
+    @property
+    def consecutive_failures(self) -> int:
+        """Rows that have FAILED in a row (across every sender sharing this one's streak)."""
+        return self._streak.current
 
     @property
     def endpoint(self) -> str:
@@ -162,13 +188,12 @@ class LeadSender:
         outcome.lead_id = self._mask(outcome.lead_id) if outcome.lead_id else outcome.lead_id
         if stopped:
             return outcome
+        failures = self._streak.count(outcome.status is RowStatus.FAILED)
         if outcome.status is not RowStatus.FAILED:
-            self.consecutive_failures = 0
             return outcome
-        self.consecutive_failures += 1
-        if self.consecutive_failures >= self.config.stop_after_consecutive_failures:
+        if failures >= self.config.stop_after_consecutive_failures:
             error = ApiDownError(
-                f"stopped after {self.consecutive_failures} rows in a row failed "
+                f"stopped after {failures} rows in a row failed "
                 f"({outcome.message}) at {self._endpoint}",
                 hint="the API looks unreachable or broken; run the same command again later "
                 "to resume (rows not yet sent stay pending)",
@@ -186,7 +211,7 @@ class LeadSender:
         attempts = self.config.max_attempts
         last = _Retry("no attempt made")
         for attempt in range(1, attempts + 1):
-            self._pacer.wait()
+            self._pacer.wait(self._nap)
             if self._stop_requested():
                 return _stopped(attempt - 1, last), True
             verdict = self._attempt(body)
