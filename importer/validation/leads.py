@@ -16,7 +16,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from importer.models import Problem
-from importer.usps import PREFIX_OWNER_TEXT, zip_in_state, zip_prefix_known
+from importer.usps import FOREIGN_REGIONS, PREFIX_OWNER_TEXT, zip_in_state, zip_prefix_known
+from importer.validation import address as ad
 from importer.validation import normalize as nz
 
 RECORD_ID = "integration_record_id"
@@ -38,16 +39,28 @@ _NORMALIZERS: dict[str, Callable[[pd.Series], nz.Normalized]] = {
     **{name: nz.normalize_integer for name in INTEGER_FIELDS},
 }
 
-# Format rules on normalized values: field -> (problem code, test). Empty cells pass.
-_FORMATS: dict[str, tuple[str, Callable[[pd.Series], pd.Series]]] = {
-    "zip": ("invalid_zip", nz.is_zip),
-    "state": ("invalid_state", nz.is_state),
-    "mobile": ("invalid_mobile", nz.is_mobile),
-    "ignore_validation": ("invalid_boolean", nz.is_boolean),
-    "browser_redirect": ("invalid_browser_redirect", nz.is_browser_redirect),
-    **{name: ("invalid_email", nz.is_email) for name in EMAIL_FIELDS},
-    **{name: ("invalid_integer", nz.is_integer) for name in INTEGER_FIELDS},
+_Test = Callable[[pd.Series], pd.Series]
+# Format rules on normalized values: field -> (problem code, test passed by good values).
+# Empty cells pass. "country" is a check-only field (never sent).
+_FORMATS: dict[str, tuple[tuple[str, _Test], ...]] = {
+    "zip": (
+        ("invalid_zip", nz.is_zip_or_canadian),
+        ("not_us_address", nz.is_not_canadian_postal_code),
+    ),
+    "state": (
+        ("invalid_state", nz.is_known_region),
+        ("military_address", nz.is_not_military),
+        ("not_us_address", nz.is_not_foreign_region),
+    ),
+    "mobile": (("invalid_mobile", nz.is_mobile),),
+    "ignore_validation": (("invalid_boolean", nz.is_boolean),),
+    "browser_redirect": (("invalid_browser_redirect", nz.is_browser_redirect),),
+    "country": (("not_us_address", nz.is_us_country),),
+    **{name: (("invalid_email", nz.is_email),) for name in EMAIL_FIELDS},
+    **{name: (("invalid_integer", nz.is_integer),) for name in INTEGER_FIELDS},
 }
+# fullAddress rules: the problem its parse found (see validation/address.py).
+_ADDRESS_CODES = (ad.INVALID, ad.NOT_US, ad.MILITARY)
 
 # Message per problem code. {field} is the lead field, {value} the cell as typed (trimmed,
 # quoted), {new} the normalized value; other names are filled by the rule that reports it.
@@ -57,7 +70,10 @@ MESSAGES: dict[str, str] = {
     "missing_address": "{field}: no fullAddress, and no {parts}",
     "invalid_state": "{field}: {value} is not a US state or territory code",
     "invalid_zip": "{field}: {value} is not a 5-digit zip code",
-    "invalid_mobile": "{field}: {value} is not a 10-digit phone number",
+    "invalid_mobile": "{field}: {value} {why}",
+    "invalid_full_address": "{field}: {value} {why}",
+    "not_us_address": "{field}: {value} {why}",
+    "military_address": "{field}: {value} {why}",
     "invalid_email": "{field}: {value} is not a valid email address",
     "invalid_integer": "{field}: {value} is not a whole number",
     "invalid_boolean": "{field}: {value} is not 1/0, true/false or yes/no",
@@ -70,6 +86,10 @@ MESSAGES: dict[str, str] = {
     "zip_state_mismatch": "{field}: {new} is in {owner}, not {state}",
     "zip_unknown_prefix": "{field}: {new} is in no US state's zip range",
     "mobile_recovered_from_number": "{field}: {value} was stored as a number; sent as {new}",
+    "mobile_extension_dropped": (
+        "{field}: {value} has an extension, which is dropped; sent as {new}"
+    ),
+    "po_box": "{field}: {value} is a PO box; a site survey needs the house's street address",
     "browser_redirect_ignored": (
         "{field}: {value} only matters in a browser; a batch import is not redirected"
     ),
@@ -98,9 +118,14 @@ ERROR_CODES = frozenset(
         "duplicate_record_id",
         "missing_address",
         "missing_calendar",
-        *(code for code, _ in _FORMATS.values()),
+        *(code for checks in _FORMATS.values() for code, _ in checks),
+        *_ADDRESS_CODES,
     }
 )
+# Why a state or zip names a place outside the US, for not_us_address / military_address.
+_MILITARY_WHY = "is a military mail code (APO/FPO/DPO), not a house to survey"
+_CANADIAN_WHY = "is a Canadian postal code, not a US zip"
+_COUNTRY_WHY = "is not the United States"
 
 
 @dataclass
@@ -115,31 +140,47 @@ class ValidationResult:
         return {problem.row for problem in self.problems if problem.is_error}
 
 
-def validate_leads(leads: pd.DataFrame, on_duplicate: str = "reject") -> ValidationResult:
+def validate_leads(
+    leads: pd.DataFrame, on_duplicate: str = "reject", checks: pd.DataFrame | None = None
+) -> ValidationResult:
     """Normalize and check every lead field of `leads` (index = spreadsheet row numbers).
 
-    Rows with ignore_validation true skip every rule but the record id's. With
+    `checks` holds check-only fields (country), judged like lead fields but never
+    returned. Rows with ignore_validation true skip every rule but the record id's. With
     `on_duplicate="reject"` the first row of a shared record id stands, with "last" the last.
-    A missing id or address column counts as empty.
+    A missing id or address column counts as empty. fullAddress is parsed: the normalized
+    line (country tail dropped, zip repaired, state code) replaces the cell.
     """
     if on_duplicate not in ("reject", "last"):
         raise ValueError(f'on_duplicate must be "reject" or "last", not "{on_duplicate}"')
     if not leads.index.is_unique:
         raise ValueError("leads must be indexed by spreadsheet row numbers, each once")
+    frame = leads if checks is None or checks.empty else pd.concat([leads, checks], axis=1)
     typed: dict[str, pd.Series] = {}
     repaired: dict[str, nz.Normalized] = {}
-    for name in leads.columns:
-        typed[name], repaired[name] = _normalize_column(leads[name], name)
-    normalized = leads.copy(deep=False)
+    for name in frame.columns:
+        typed[name], repaired[name] = _normalize_column(frame[name], name)
+    parsed = ad.parse_addresses(typed["fullAddress"]) if "fullAddress" in frame else None
+    if parsed is not None:
+        repaired["fullAddress"] = _full_address_lines(typed["fullAddress"], parsed)
+    normalized = frame.copy(deep=False)
     for name, result in repaired.items():
         normalized[name] = result.values
     skip = _skip_mask(normalized)
-    failures = _failures(_schema(normalized, skip, on_duplicate), _checked_frame(normalized))
-    report = _Report(typed, normalized)
+    schema = _schema(normalized, skip, on_duplicate, parsed)
+    failures = _failures(schema, _checked_frame(normalized))
+    report = _Report(typed, normalized, parsed)
     _report_errors(report, failures, on_duplicate)
     _report_repairs(report, repaired)
     _report_suspicions(report, skip)
-    return ValidationResult(normalized, report.problems())
+    return ValidationResult(normalized[list(leads.columns)], report.problems())
+
+
+def _full_address_lines(typed: pd.Series, parsed: pd.DataFrame) -> nz.Normalized:
+    """The line to send for each address that parsed; the cell as typed for the others."""
+    good = parsed["line"] != ""
+    lines = parsed["line"].where(good, typed)
+    return nz.Normalized(lines, {})
 
 
 def _normalize_column(raw: pd.Series, name: str) -> tuple[pd.Series, nz.Normalized]:
@@ -160,14 +201,16 @@ def _skip_mask(frame: pd.DataFrame) -> np.ndarray:
 
 def _checked_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """What pandera sees: the checked fields, with the record id and address always present."""
-    names = [name for name in _FORMATS if name in frame.columns]
+    names = [name for name in (*_FORMATS, "fullAddress") if name in frame.columns]
     data = {name: frame[name] for name in names}
     for name in (RECORD_ID, "address"):
         data[name] = pd.Series(_column(frame, name), index=frame.index)
     return pd.DataFrame(data, index=frame.index)
 
 
-def _schema(frame: pd.DataFrame, skip: np.ndarray, on_duplicate: str) -> pa.DataFrameSchema:
+def _schema(
+    frame: pd.DataFrame, skip: np.ndarray, on_duplicate: str, parsed: pd.DataFrame | None
+) -> pa.DataFrameSchema:
     columns: dict[str, list[pa.Check]] = {name: [] for name in _FORMATS if name in frame}
     keep = "first" if on_duplicate == "reject" else "last"
     columns[RECORD_ID] = [
@@ -178,8 +221,13 @@ def _schema(frame: pd.DataFrame, skip: np.ndarray, on_duplicate: str) -> pa.Data
         ),
     ]
     for name in [name for name in columns if name != RECORD_ID]:
-        code, test = _FORMATS[name]
-        columns[name].append(_format_check(name, code, test, skip))
+        for code, test in _FORMATS[name]:
+            columns[name].append(_format_check(name, code, test, skip))
+    if parsed is not None:
+        problem = parsed["code"].to_numpy(dtype=object)
+        columns["fullAddress"] = [
+            _vector_check(code, _not_this_problem(problem, code, skip)) for code in _ADDRESS_CODES
+        ]
     columns["address"] = [
         _vector_check("missing_address", lambda _: _has_address(frame) | skip),
     ]
@@ -190,6 +238,13 @@ def _schema(frame: pd.DataFrame, skip: np.ndarray, on_duplicate: str) -> pa.Data
     return pa.DataFrameSchema(
         {name: pa.Column(checks=checks, nullable=True) for name, checks in columns.items()}
     )
+
+
+def _not_this_problem(
+    problem: np.ndarray, code: str, skip: np.ndarray
+) -> Callable[[pd.Series], np.ndarray]:
+    """A test passed where a parsed address does not have the problem `code`."""
+    return lambda _: (problem != code) | skip
 
 
 def _vector_check(code: str, test: Callable[[pd.Series], np.ndarray]) -> pa.Check:
@@ -241,14 +296,28 @@ def _failures(schema: pa.DataFrameSchema, checked: pd.DataFrame) -> pd.DataFrame
 def _report_errors(report: _Report, failures: pd.DataFrame, on_duplicate: str) -> None:
     for (field, code), group in failures.groupby(["column", "check"], sort=False):
         labels = pd.Index(group["index"].to_numpy())
-        details = _error_details(str(code), labels, report.frame, on_duplicate)
+        details = _error_details(str(field), str(code), labels, report, on_duplicate)
         report.add(str(field), str(code), labels, **details)
 
 
 def _error_details(
-    code: str, labels: pd.Index, frame: pd.DataFrame, on_duplicate: str
+    field: str, code: str, labels: pd.Index, report: _Report, on_duplicate: str
 ) -> dict[str, object]:
-    """Values a message needs beyond the cell: the other row of a duplicate, missing parts."""
+    """Values a message needs beyond the cell: the other row of a duplicate, missing parts,
+    why a value is refused."""
+    frame = report.frame
+    if field == "fullAddress" and report.parsed is not None:
+        return {"why": report.parsed["why"].loc[labels]}
+    if code == "invalid_mobile":
+        typed = report.typed[field].loc[labels]
+        return {"why": typed.map(nz.mobile_problem)}
+    if code == "military_address":
+        return {"why": _MILITARY_WHY}
+    if code == "not_us_address" and field == "state":
+        regions = frame[field].loc[labels].map(FOREIGN_REGIONS)
+        return {"why": "is " + regions + ", not the United States"}
+    if code == "not_us_address":
+        return {"why": _CANADIAN_WHY if field == "zip" else _COUNTRY_WHY}
     if code == "duplicate_record_id":
         ids = frame[RECORD_ID]
         keep = "first" if on_duplicate == "reject" else "last"
@@ -272,23 +341,67 @@ def _report_repairs(report: _Report, repaired: dict[str, nz.Normalized]) -> None
 
 
 def _report_suspicions(report: _Report, skip: np.ndarray) -> None:
-    """Sendable but suspicious: a zip of no state or of another state, a browser-only option."""
+    """Sendable but suspicious: a zip of no state or of another state, a PO box, a
+    browser-only option."""
     frame = report.frame
     if "zip" in frame:
-        zips = frame["zip"]
-        known = zip_prefix_known(zips) & ~skip
-        valid_zip = nz.per_distinct(nz.is_zip, zips) & ~skip
-        report.add("zip", "zip_unknown_prefix", frame.index[valid_zip & ~known])
-        if "state" in frame:
-            states = frame["state"]
-            checkable = known & nz.per_distinct(nz.is_state, states)
-            elsewhere = frame.index[checkable & ~zip_in_state(zips, states)]
-            owner = zips.loc[elsewhere].str.slice(0, 3).map(PREFIX_OWNER_TEXT)
-            report.add("zip", "zip_state_mismatch", elsewhere, owner=owner, state=states[elsewhere])
+        states = frame.get("state")
+        _report_zip_place(report, "zip", frame["zip"], states, skip)
+    if "address" in frame:
+        boxes = ad.is_po_box(frame["address"]) & ~skip
+        report.add("address", "po_box", frame.index[boxes])
+    if report.parsed is not None:
+        _report_full_address(report, report.parsed, skip)
     if "browser_redirect" in frame:
         redirects = frame["browser_redirect"]
         ignored = frame.index[nz.per_distinct(nz.is_browser_redirect, redirects) & ~skip]
         report.add("browser_redirect", "browser_redirect_ignored", ignored)
+
+
+def _report_zip_place(
+    report: _Report,
+    field: str,
+    zips: pd.Series,
+    states: pd.Series | None,
+    skip: np.ndarray,
+    **quoted: pd.Series,
+) -> None:
+    """zip_unknown_prefix and zip_state_mismatch for valid zips (of a column or addresses)."""
+    known = zip_prefix_known(zips) & ~skip
+    valid_zip = nz.per_distinct(nz.is_zip, zips) & ~skip
+    unknown = zips.index[valid_zip & ~known]
+    report.add(field, "zip_unknown_prefix", unknown, new=zips[unknown])
+    if states is None:
+        return
+    checkable = known & nz.per_distinct(nz.is_state, states)
+    elsewhere = zips.index[checkable & ~zip_in_state(zips, states)]
+    owner = zips.loc[elsewhere].str.slice(0, 3).map(PREFIX_OWNER_TEXT)
+    report.add(
+        field,
+        "zip_state_mismatch",
+        elsewhere,
+        owner=owner,
+        state=states[elsewhere],
+        new=zips[elsewhere],
+    )
+
+
+def _report_full_address(report: _Report, parsed: pd.DataFrame, skip: np.ndarray) -> None:
+    """The zip repaired inside an address, its zip's place, and a PO box street."""
+    good = (parsed["code"] == "").to_numpy() & ~skip
+    padded = parsed.index[good & (parsed["zip_typed"] != "").to_numpy()]
+    report.add(
+        "fullAddress",
+        "zip_zero_padded",
+        padded,
+        value=_quoted(parsed["zip_typed"].loc[padded].to_numpy(dtype=object)),
+        new=parsed["zip"].loc[padded],
+    )
+    zips = parsed["zip"].str.slice(0, 5).where(good, "")
+    states = parsed["state"].where(good, "")
+    _report_zip_place(report, "fullAddress", zips, states, skip)
+    boxes = ad.is_po_box(parsed["street"]) & good
+    report.add("fullAddress", "po_box", parsed.index[boxes])
 
 
 @dataclass
@@ -297,16 +410,20 @@ class _Report:
 
     typed: dict[str, pd.Series]
     frame: pd.DataFrame
+    parsed: pd.DataFrame | None = None  # fullAddress parsed, when the leads have one
     parts: list[tuple[np.ndarray, str, str, np.ndarray]] = dataclasses.field(default_factory=list)
 
     def add(self, field: str, code: str, labels: pd.Index, **extra: object) -> None:
+        """Messages for `labels`; `extra` fills the template's other names, and may
+        replace the cell ({value}) and its normalized form ({new})."""
         if len(labels) == 0:
             return
-        values: dict[str, object] = {"field": field, **extra}
+        values: dict[str, object] = {"field": field}
         if field in self.typed:
             values["value"] = _quoted(self.typed[field].loc[labels].to_numpy(dtype=object))
         if field in self.frame:
             values["new"] = self.frame[field].loc[labels].to_numpy(dtype=object)
+        values.update(extra)
         message = _render(MESSAGES[code], len(labels), values)
         self.parts.append((labels.to_numpy(dtype=np.int64), field, code, message))
 

@@ -17,7 +17,18 @@ import numpy as np
 import pandas as pd
 
 from importer import syntax
-from importer.usps import STATE_BY_NAME, STATE_CODES
+from importer.countries import country_of
+from importer.usps import (
+    FOREIGN_REGIONS,
+    MILITARY_CODES,
+    OTHER_REGION_BY_NAME,
+    STATE_BY_NAME,
+    STATE_CODES,
+)
+
+KNOWN_REGION_CODES = STATE_CODES | MILITARY_CODES | frozenset(FOREIGN_REGIONS)
+# A Canadian postal code, as a zip column may hold one: "N8N 3N2", "n8n3n2".
+CANADIAN_POSTAL_CODE = r"[A-Za-z]\d[A-Za-z][ -]?\d[A-Za-z]\d"
 
 BROWSER_REDIRECTS = ("profile", "scheduling", "deal")
 
@@ -38,6 +49,13 @@ _NUMBER = r"[0-9]+\.0*|[0-9](?:\.[0-9]+)?[eE]\+?[0-9]{1,2}"
 _PHONE_PUNCTUATION = r"[\s().\-/+]"
 _PHONE_PUNCTUATION_RE = re.compile(_PHONE_PUNCTUATION)
 _PHONE_DELETE = bytes(c for c in range(128) if _PHONE_PUNCTUATION_RE.fullmatch(chr(c)))
+# A trailing extension: "x12", "ext. 12", "ext 12", "extn 12", "extension 12", "#12".
+_EXTENSION = r"(?i)^(.*?\d[)\s]*?)[\s,;]*(?:(?:x|ext|extn|extension)\.?:?|#)\s*\d{1,7}$"
+_EXTENSION_RE = re.compile(_EXTENSION)
+# Dialled from outside North America to another country: "+39", "0044", "011 44" (but
+# "+1", "001" and "011 1" reach North America).
+_FOREIGN_PREFIX = r"\s*(?:\+[\s(]*|0[\s(]*0|0[\s(]*1[\s(]*1)[\s()\-.]*[02-9]\d{0,2}"
+_FOREIGN_PREFIX_RE = re.compile(_FOREIGN_PREFIX)
 
 
 @dataclass
@@ -133,40 +151,130 @@ def normalize_zip(values: pd.Series) -> Normalized:
 
 def normalize_state(values: pd.Series) -> Normalized:
     """Two-letter codes upper-cased silently; full names in any case and spacing become
-    their code with a warning; anything else is left for `is_state` to reject."""
+    their code with a warning; the codes and names of military mail and foreign regions
+    (AE, MH, Ontario) become their code silently, for the rules that refuse them; anything
+    else is left for `is_state` to reject."""
     upper = values.str.upper()
-    is_code = upper.isin(STATE_CODES)
+    is_code = upper.isin(KNOWN_REGION_CODES)
     out = values.copy()
     out[is_code] = upper[is_code]
     rest = ~is_code & (values != "")
     if not rest.any():
         return Normalized(out)
-    codes = upper[rest].str.replace(r"\s+", " ", regex=True).map(STATE_BY_NAME)
+    spaced = upper[rest].str.replace(r"\s+", " ", regex=True)
+    codes = spaced.map(STATE_BY_NAME)
     named = codes.notna()
     out.loc[named.index[named.to_numpy()]] = codes[named]
+    others = spaced.map(OTHER_REGION_BY_NAME)
+    other = others.notna() & ~named
+    out.loc[other.index[other.to_numpy()]] = others[other]
     return _with_warnings(out, state_normalized=named)
 
 
 def normalize_mobile(values: pd.Series) -> Normalized:
-    """Ten digits: punctuation and spaces removed, a leading "+1"/"1" on 11 digits dropped;
-    numbers Excel made of the cell ("8015554444.0", "8.015554444E+09") recovered with a
-    warning when they are exact integers of 10 or 11 digits."""
+    """Ten digits: an extension ("x12", "ext. 12", "#12") dropped with a warning,
+    punctuation and spaces removed, a leading "+1"/"1" on 11 digits or the "001" a caller
+    abroad dials dropped; numbers Excel made of the cell ("8015554444.0",
+    "8.015554444E+09") recovered with a warning when they are exact integers of 10 or 11
+    digits. Another country's prefix ("+39", "0044", "011 44") is left as typed, for
+    `is_mobile` to reject; so are ten digits that are no possible North American number."""
     repair = ~(_digits(values) & (values.str.len() == 10)) & (values != "")
     out = values.copy()
     if not repair.any():
         return Normalized(out)
     sub = values[repair]
-    number = _numbers(sub)
-    digits = _without_punctuation(sub)
-    digits[number] = _integer_text(sub[number])
-    lengths = digits.str.len()
-    leading = (lengths == 11) & digits.str.startswith("1")
-    if leading.any():
-        digits[leading] = digits[leading].str.slice(1)
-        lengths[leading] = 10
-    good = (lengths == 10) & _digits(digits)
+    base, extension = _without_extension(sub)
+    number = _numbers(base)
+    digits = _without_punctuation(base)
+    digits[number] = _integer_text(base[number])
+    digits = _without_country_prefix(digits, _abroad(base))
+    good = (digits.str.len() == 10) & _digits(digits)
+    good &= _possible_nanp(digits)
     out.loc[sub.index[good.to_numpy()]] = digits[good]
-    return _with_warnings(out, mobile_recovered_from_number=number & good)
+    return _with_warnings(
+        out,
+        mobile_recovered_from_number=number & good,
+        mobile_extension_dropped=extension & good,
+    )
+
+
+def _without_extension(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The cells without a trailing extension, and where one was cut."""
+    cells = values.tolist()
+    # Only cells holding an x, a t (ext) or a # can have one: the regex runs on those alone.
+    maybe = np.array(
+        [("x" in v) or ("X" in v) or ("#" in v) or ("t" in v) or ("T" in v) for v in cells], bool
+    )
+    cut = np.zeros(len(cells), dtype=bool)
+    if not maybe.any():
+        return values, pd.Series(cut, index=values.index)
+    found = values[maybe].str.extract(_EXTENSION)[0]
+    has = found.notna().to_numpy()
+    base = values.copy()
+    base.loc[found.index[has]] = found[has]
+    cut[np.flatnonzero(maybe)[has]] = True
+    return base, pd.Series(cut, index=values.index)
+
+
+def _abroad(values: pd.Series) -> pd.Series:
+    """True where a cell starts like an international number: "+" then not 1, or 00 / 011
+    (a call from abroad) then not 1."""
+    cells = values.tolist()
+    maybe = np.array([v[:1] in ("+", "0") for v in cells], dtype=bool)
+    abroad = np.zeros(len(cells), dtype=bool)
+    if maybe.any():
+        abroad[maybe] = values[maybe].str.match(_FOREIGN_PREFIX).to_numpy(dtype=bool)
+    return pd.Series(abroad, index=values.index)
+
+
+def _without_country_prefix(digits: pd.Series, abroad: pd.Series) -> pd.Series:
+    """Ten digits from eleven starting with 1 or thirteen starting with 001; cells dialled
+    abroad are left alone (they fail the length or the area-code test)."""
+    lengths = digits.str.len()
+    one = (lengths == 11) & digits.str.startswith("1") & ~abroad
+    us_from_abroad = (lengths == 13) & digits.str.startswith("001")
+    if one.any():
+        digits[one] = digits[one].str.slice(1)
+    if us_from_abroad.any():
+        digits[us_from_abroad] = digits[us_from_abroad].str.slice(3)
+    return digits.where(~abroad, "")
+
+
+def _possible_nanp(digits: pd.Series) -> pd.Series:
+    """True where ten digits are a possible North American number: area code and exchange
+    start with 2-9, and the area code is not a service code (211, 311, ... 911)."""
+    cells = digits.tolist()
+    if not cells:
+        return pd.Series(np.zeros(0, dtype=bool), index=digits.index)
+    # One fixed-width unicode array: each digit's code point is a column, no per-cell work.
+    chars = np.array(cells, dtype="U10").view(np.uint32).reshape(len(cells), 10)
+    numbers = chars.astype(np.int64) - ord("0")
+    area = (numbers[:, 0] >= 2) & ~((numbers[:, 1] == 1) & (numbers[:, 2] == 1))
+    exchange = numbers[:, 3] >= 2
+    return pd.Series(area & exchange, index=digits.index)
+
+
+def mobile_problem(text: str) -> str:
+    """What is wrong with one mobile cell that `is_mobile` refused, to finish a message."""
+    match = _EXTENSION_RE.fullmatch(text)
+    base = match.group(1) if match else text
+    foreign = _FOREIGN_PREFIX_RE.match(base)
+    if foreign:
+        prefix = foreign.group(0).strip()
+        return f"is not a North American number ({prefix} dials another country)"
+    digits = _PHONE_PUNCTUATION_RE.sub("", base)
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    elif len(digits) == 13 and digits.startswith("001"):
+        digits = digits[3:]
+    if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
+        return "is not a 10-digit phone number"
+    area, exchange = digits[:3], digits[3:6]
+    if area[0] in "01":
+        return f"is not a North American number (area code {area} cannot start with {area[0]})"
+    if area[1:] == "11":
+        return f"is not a North American number ({area} is a service code, not an area code)"
+    return f"is not a North American number (exchange {exchange} cannot start with {exchange[0]})"
 
 
 def _numbers(values: pd.Series) -> pd.Series:
@@ -236,8 +344,40 @@ def is_state(values: pd.Series) -> pd.Series:
     return values.isin(STATE_CODES)
 
 
+def is_known_region(values: pd.Series) -> pd.Series:
+    """A state, a military mail code or a foreign region's code (refused by other rules)."""
+    return values.isin(KNOWN_REGION_CODES)
+
+
+def is_not_military(values: pd.Series) -> pd.Series:
+    return ~values.isin(MILITARY_CODES)
+
+
+def is_not_foreign_region(values: pd.Series) -> pd.Series:
+    return ~values.isin(FOREIGN_REGIONS)
+
+
+def is_zip_or_canadian(values: pd.Series) -> pd.Series:
+    """A zip, or a Canadian postal code (refused as foreign, not as a malformed zip)."""
+    return is_zip(values) | is_canadian_postal_code(values)
+
+
+def is_canadian_postal_code(values: pd.Series) -> pd.Series:
+    return values.str.fullmatch(CANADIAN_POSTAL_CODE).fillna(False).astype(bool)
+
+
+def is_not_canadian_postal_code(values: pd.Series) -> pd.Series:
+    return ~is_canadian_postal_code(values)
+
+
+def is_us_country(values: pd.Series) -> pd.Series:
+    """The United States in any usual spelling or language ("" counts as the US)."""
+    return pd.Series([country_of(v) == "US" for v in values.tolist()], index=values.index)
+
+
 def is_mobile(values: pd.Series) -> pd.Series:
-    return _digits(values) & (values.str.len() == 10)
+    ten = _digits(values) & (values.str.len() == 10)
+    return ten & _possible_nanp(values.where(ten, "2222222222"))
 
 
 def is_email(values: pd.Series) -> pd.Series:

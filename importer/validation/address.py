@@ -1,0 +1,222 @@
+"""Parse one-cell US addresses (fullAddress) and spot PO boxes; no messages, no I/O.
+
+An address is read from its end, as a US mailing line is written: an optional country,
+then the zip, then the state (code or name), and before them the street and city, which
+are kept as typed. Each distinct cell is parsed once (a cell is several regex searches;
+pandas' .str methods would run the same searches cell by cell), and the results are
+spread back over the rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from importer.countries import country_of
+from importer.usps import (
+    FOREIGN_REGIONS,
+    MILITARY_CODES,
+    OTHER_REGION_BY_NAME,
+    STATE_BY_NAME,
+    STATE_CODES,
+)
+
+# Problem codes an address can have ("" = none).
+INVALID = "invalid_full_address"
+NOT_US = "not_us_address"
+MILITARY = "military_address"
+
+# A street that is a mailbox, not a house: PO BOX 12, P.O. Box, P O BOX, Post Office Box,
+# POB 12, PO Drawer 5, a bare "Box 12" starting the street, PMB 12 (a private mailbox at a
+# mail store). Not Box Elder St, Boxwood Dr, nor a rural route's "RR 2 Box 15".
+PO_BOX_PATTERN = (
+    r"(?:^|[\s,(#])(?:p\.?\s*o\.?\s*(?:box|drawer|bx)(?![a-z])|post\s+office\s+box(?![a-z])|pob\s*#?\s*\d"
+    r"|pmb\s*#?\s*\d)|(?:^|,\s*)box\s*#?\s*\d"
+)
+_PO_BOX = re.compile(PO_BOX_PATTERN, re.IGNORECASE)
+
+_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+_COMMAS = re.compile(r"\s*,[\s,]*")
+# A trailing number (a zip, or what is left of one) and what stands before it.
+_NUMBER_TAIL = re.compile(r"^(.*?)[\s,]*(?<![\w-])(\d[\d -]*\d|\d)$")
+_ZIP5 = re.compile(r"\d{5}(?:-\d{4})?")
+_ZIP_SPACED4 = re.compile(r"(\d{5}) (\d{4})")
+_SHORT_ZIP = re.compile(r"\d{3,4}")
+# A Canadian postal code (A1A 1A1), anywhere in the last part of the line.
+_CANADIAN = re.compile(r"(?<![\w])([A-Za-z]\d[A-Za-z])[ -]?(\d[A-Za-z]\d)(?![\w])")
+# The last word(s) of the line, for the state: "UT", "Utah", "New Mexico", "D.C.".
+_LAST_WORDS = [
+    re.compile(rf"^(?:(.*?)(,\s*|\s+))?((?:[^\s,]+\s+){{{n}}}[^\s,]+)$") for n in range(4, -1, -1)
+]
+_ENDS_IN_ZIP = re.compile(r"\d{5}(?:-\d{4})?$")
+_NOT_LETTER = re.compile(r"[^A-Za-z]")
+_STATE_NAME_KEYS = {_NOT_LETTER.sub("", name).upper(): code for name, code in STATE_BY_NAME.items()}
+_OTHER_NAME_KEYS = {
+    _NOT_LETTER.sub("", name).upper(): code for name, code in OTHER_REGION_BY_NAME.items()
+}
+_US_TAIL = re.compile(
+    r"[\s,]+(?:U\.?S\.?A?\.?|United\s+States(?:\s+of\s+America)?|[ÉE]tats-Unis)$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class ParsedAddress:
+    """One address cell read: the line to send, its parts, and what is wrong with it."""
+
+    line: str  # the normalized line ("" when the address has a problem)
+    street: str  # everything before the state and zip (street, unit, city)
+    state: str  # a USPS code, or ""
+    zip: str  # 5 digits (or ZIP+4), or ""
+    zip_typed: str  # the zip as typed, when it was repaired (zero-padded)
+    code: str = ""  # "" or INVALID / NOT_US / MILITARY
+    why: str = ""  # what is wrong, to finish a message about the cell
+
+
+def parse_address(text: str) -> ParsedAddress:
+    """Read one address cell (see the module docstring); never raises."""
+    line = _COMMAS.sub(", ", " ".join(_BREAKS.sub(", ", text).split())).strip(" ,;")
+    line, foreign = _drop_country(line)
+    if foreign:
+        return _refused(NOT_US, f"is in {foreign}, not the United States")
+    canadian = _CANADIAN.search(line.rsplit(",", 1)[-1])
+    if canadian:
+        code = f"{canadian.group(1)} {canadian.group(2)}".upper()
+        return _refused(NOT_US, f"has a Canadian postal code ({code}), not a US zip")
+    rest, state, zip_code, zip_typed, problem = _state_and_zip(line)
+    if problem:
+        return _refused(*problem)
+    if not (state or zip_code):
+        return _refused(INVALID, "has no US state or zip code at its end")
+    if not rest:
+        return _refused(INVALID, "has no street before its state and zip")
+    tail = " ".join(part for part in (state, zip_code) if part)
+    return ParsedAddress(f"{rest}, {tail}", rest, state, zip_code, zip_typed)
+
+
+def _refused(code: str, why: str) -> ParsedAddress:
+    return ParsedAddress("", "", "", "", "", code, why)
+
+
+def _drop_country(line: str) -> tuple[str, str]:
+    """The line without a US country tail; or the foreign country it ends with."""
+    if "," in line:
+        rest, last = line.rsplit(",", 1)
+        if _is_state_word(last):
+            # "..., PR 00901, Puerto Rico": a territory named as the country, after the zip.
+            return (rest.rstrip(" ,"), "") if _ENDS_IN_ZIP.search(rest) else (line, "")
+        country = country_of(last.strip())
+        if country == "US":
+            return rest.rstrip(" ,"), ""
+        if country is not None:
+            return line, country
+    match = _US_TAIL.search(line)
+    if match and match.start() > 0:
+        return line[: match.start()].rstrip(" ,"), ""
+    return line, ""
+
+
+def _is_state_word(text: str) -> bool:
+    """A US state or territory code or name (which wins over a country of that spelling)."""
+    key = _NOT_LETTER.sub("", text).upper()
+    return key in STATE_CODES or key in _STATE_NAME_KEYS
+
+
+def _state_and_zip(line: str) -> tuple[str, str, str, str, tuple[str, str] | None]:
+    """(rest, state, zip, zip as typed when repaired, problem) read from the line's end."""
+    number = _NUMBER_TAIL.match(line)
+    if number:
+        before, typed = number.group(1).rstrip(" ,"), number.group(2)
+        rest, state, problem = _state_at_end(before, strict=False)
+        if problem:
+            return rest, "", "", "", problem
+        zip_code, repaired, bad = _read_zip(typed, has_state=bool(state))
+        if bad:
+            return rest, state, "", "", (INVALID, f'ends in "{typed}", which is not a 5-digit zip')
+        if zip_code:
+            return rest, state, zip_code, typed if repaired else "", None
+    rest, state, problem = _state_at_end(line, strict=True)
+    return rest, state, "", "", problem
+
+
+def _read_zip(typed: str, has_state: bool) -> tuple[str, bool, bool]:
+    """(zip, repaired, bad) for the number ending a line.
+
+    Five digits (or ZIP+4) are a zip. Three or four digits right after a state are a zip
+    that lost its leading zeros (Excel): repaired. Any other number after a state is a
+    bad zip; without a state it is not a zip at all (a house or box number).
+    """
+    if _ZIP5.fullmatch(typed):
+        return typed, False, False
+    spaced = _ZIP_SPACED4.fullmatch(typed)
+    if spaced:
+        return f"{spaced.group(1)}-{spaced.group(2)}", False, False
+    if has_state and _SHORT_ZIP.fullmatch(typed):
+        return typed.zfill(5), True, False
+    return "", False, has_state
+
+
+def _state_at_end(text: str, strict: bool) -> tuple[str, str, tuple[str, str] | None]:
+    """(rest, state code, problem) for the state (code or name) ending `text`.
+
+    Before a zip, two letters that are a part of their own (", ZZ 12345") are a state,
+    judged; two letters after a space that are no code are part of the city. Without a zip
+    (`strict`), a code must be upper-case or a part of its own, so the "Ct" of "12 Oak Ct"
+    is not Connecticut.
+    """
+    for pattern in _LAST_WORDS:
+        match = pattern.match(text)
+        if match is None:
+            continue
+        rest, gap, word = (match.group(1) or "").rstrip(" ,"), match.group(2) or "", match.group(3)
+        key = _NOT_LETTER.sub("", word).upper()
+        if " " in word.strip() or len(key) > 2:
+            code = _STATE_NAME_KEYS.get(key) or _OTHER_NAME_KEYS.get(key)
+            if code is not None:
+                return rest, *_judge(code, word)
+            continue
+        if len(key) != 2 or word.replace(".", "") != _NOT_LETTER.sub("", word):
+            continue
+        own_part = gap.startswith(",")
+        if strict and not (word.isupper() or own_part):
+            continue
+        if key in STATE_CODES or key in MILITARY_CODES or key in FOREIGN_REGIONS:
+            return rest, *_judge(key, word)
+        if own_part and not strict:
+            return rest, "", (INVALID, f'has "{word}" before its zip, which is not a US state')
+    return text, "", None
+
+
+def _judge(code: str, word: str) -> tuple[str, tuple[str, str] | None]:
+    if code in STATE_CODES:
+        return code, None
+    if code in MILITARY_CODES:
+        return "", (MILITARY, f"has the military mail code {code} (APO/FPO/DPO), not a house")
+    return "", (NOT_US, f'has "{word}", which is {FOREIGN_REGIONS[code]}, not the United States')
+
+
+# ---------------------------------------------------------------- column-wide
+
+
+def parse_addresses(values: pd.Series) -> pd.DataFrame:
+    """Every cell of a (trimmed) column parsed, one row per cell: the ParsedAddress fields.
+
+    Empty cells give an empty row with no problem.
+    """
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object))
+    parsed = [parse_address(text) if text else _EMPTY for text in distinct.tolist()]
+    columns = ParsedAddress.__dataclass_fields__
+    table = {name: np.array([getattr(p, name) for p in parsed], dtype=object) for name in columns}
+    return pd.DataFrame({name: column[codes] for name, column in table.items()}, index=values.index)
+
+
+_EMPTY = ParsedAddress("", "", "", "", "")
+
+
+def is_po_box(values: pd.Series) -> np.ndarray:
+    """Column-wide: True where the street text is (or holds) a PO box or a private mailbox."""
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object))
+    found = np.array([_PO_BOX.search(text) is not None for text in distinct.tolist()], bool)
+    return found[codes] if len(codes) else np.zeros(0, dtype=bool)
