@@ -65,7 +65,7 @@ def check_records(
     rows: pd.DataFrame, records: LeadRecords, mapping: ColumnMapping, files_dir: Path
 ) -> PreparedRows:
     """Normalize and check every part of every record (lead, appointment, survey files)."""
-    leads = validate_leads(records.lead, on_duplicate=mapping.on_duplicate)
+    leads = validate_leads(records.lead, on_duplicate=mapping.on_duplicate, checks=records.checks)
     date_time = mapping.appointment.get("date_time")
     appointment, apt_problems = normalize_appointments(
         records.appointment,
@@ -79,7 +79,7 @@ def check_records(
         rows=rows,
         mapping=mapping,
         records=records.with_parts(lead=leads.leads, appointment=appointment),
-        problems=[*leads.problems, *apt_problems, *file_problems],
+        problems=[*records.problems, *leads.problems, *apt_problems, *file_problems],
         files_dir=files_dir,
     )
 

@@ -33,10 +33,11 @@ MILITARY = "military_address"
 # POB 12, PO Drawer 5, a bare "Box 12" starting the street, PMB 12 (a private mailbox at a
 # mail store). Not Box Elder St, Boxwood Dr, nor a rural route's "RR 2 Box 15".
 PO_BOX_PATTERN = (
-    r"(?:^|[\s,(#])(?:p\.?\s*o\.?\s*(?:box|drawer|bx)(?![a-z])|post\s+office\s+box(?![a-z])|pob\s*#?\s*\d"
-    r"|pmb\s*#?\s*\d)|(?:^|,\s*)box\s*#?\s*\d"
+    r"(?:^|[\s,(#])(?:p\.?\s*o\.?\s*(?:box|drawer|bx)(?![a-z])|post\s+office\s+box(?![a-z])"
+    r"|pob\s*#?\s*\d|pmb\s*#?\s*\d)|(?:^|,\s*)box\s*#?\s*\d"
 )
 _PO_BOX = re.compile(PO_BOX_PATTERN, re.IGNORECASE)
+_MAYBE_BOX = re.compile(r"[bB]|rawer|RAWER")
 
 _BREAKS = re.compile(r"\s*[\r\n]+\s*")
 _COMMAS = re.compile(r"\s*,[\s,]*")
@@ -217,6 +218,14 @@ _EMPTY = ParsedAddress("", "", "", "", "")
 
 def is_po_box(values: pd.Series) -> np.ndarray:
     """Column-wide: True where the street text is (or holds) a PO box or a private mailbox."""
-    codes, distinct = pd.factorize(values.to_numpy(dtype=object))
-    found = np.array([_PO_BOX.search(text) is not None for text in distinct.tolist()], bool)
-    return found[codes] if len(codes) else np.zeros(0, dtype=bool)
+    texts = values.tolist()
+    found = np.zeros(len(texts), dtype=bool)
+    if texts:
+        # Every pattern holds a "b" (box, bx, pob, pmb) or is a drawer: one quick search of
+        # the joined column finds the cells that do, and the full pattern runs on those.
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+        hits = [m.start() for m in _MAYBE_BOX.finditer("\x00".join(texts))]
+        maybe = np.unique(np.searchsorted(starts, hits, side="right") - 1)
+        found[maybe] = [_PO_BOX.search(texts[i]) is not None for i in maybe.tolist()]
+    return found

@@ -178,7 +178,8 @@ def normalize_mobile(values: pd.Series) -> Normalized:
     "8.015554444E+09") recovered with a warning when they are exact integers of 10 or 11
     digits. Another country's prefix ("+39", "0044", "011 44") is left as typed, for
     `is_mobile` to reject; so are ten digits that are no possible North American number."""
-    repair = ~(_digits(values) & (values.str.len() == 10)) & (values != "")
+    ten, _ = _ten_digits(values)
+    repair = ~ten & (values != "").to_numpy()
     out = values.copy()
     if not repair.any():
         return Normalized(out)
@@ -188,8 +189,8 @@ def normalize_mobile(values: pd.Series) -> Normalized:
     digits = _without_punctuation(base)
     digits[number] = _integer_text(base[number])
     digits = _without_country_prefix(digits, _abroad(base))
-    good = (digits.str.len() == 10) & _digits(digits)
-    good &= _possible_nanp(digits)
+    ten, possible = _ten_digits(digits)
+    good = pd.Series(ten & possible, index=digits.index)
     out.loc[sub.index[good.to_numpy()]] = digits[good]
     return _with_warnings(
         out,
@@ -201,11 +202,15 @@ def normalize_mobile(values: pd.Series) -> Normalized:
 def _without_extension(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The cells without a trailing extension, and where one was cut."""
     cells = values.tolist()
-    # Only cells holding an x, a t (ext) or a # can have one: the regex runs on those alone.
+    cut = np.zeros(len(cells), dtype=bool)
+    # Only cells holding an x, a t (ext) or a # can have one: the regex runs on those alone,
+    # and a column with none at all is passed over with a few searches of its joined text.
+    bulk = "\x00".join(cells)
+    if not any(mark in bulk for mark in ("x", "X", "#", "t", "T")):
+        return values, pd.Series(cut, index=values.index)
     maybe = np.array(
         [("x" in v) or ("X" in v) or ("#" in v) or ("t" in v) or ("T" in v) for v in cells], bool
     )
-    cut = np.zeros(len(cells), dtype=bool)
     if not maybe.any():
         return values, pd.Series(cut, index=values.index)
     found = values[maybe].str.extract(_EXTENSION)[0]
@@ -220,7 +225,8 @@ def _abroad(values: pd.Series) -> pd.Series:
     """True where a cell starts like an international number: "+" then not 1, or 00 / 011
     (a call from abroad) then not 1."""
     cells = values.tolist()
-    maybe = np.array([v[:1] in ("+", "0") for v in cells], dtype=bool)
+    first = np.array(cells, dtype="U1") if cells else np.zeros(0, dtype="U1")
+    maybe = (first == "+") | (first == "0")
     abroad = np.zeros(len(cells), dtype=bool)
     if maybe.any():
         abroad[maybe] = values[maybe].str.match(_FOREIGN_PREFIX).to_numpy(dtype=bool)
@@ -230,28 +236,37 @@ def _abroad(values: pd.Series) -> pd.Series:
 def _without_country_prefix(digits: pd.Series, abroad: pd.Series) -> pd.Series:
     """Ten digits from eleven starting with 1 or thirteen starting with 001; cells dialled
     abroad are left alone (they fail the length or the area-code test)."""
-    lengths = digits.str.len()
-    one = (lengths == 11) & digits.str.startswith("1") & ~abroad
-    us_from_abroad = (lengths == 13) & digits.str.startswith("001")
-    if one.any():
-        digits[one] = digits[one].str.slice(1)
-    if us_from_abroad.any():
-        digits[us_from_abroad] = digits[us_from_abroad].str.slice(3)
-    return digits.where(~abroad, "")
-
-
-def _possible_nanp(digits: pd.Series) -> pd.Series:
-    """True where ten digits are a possible North American number: area code and exchange
-    start with 2-9, and the area code is not a service code (211, 311, ... 911)."""
     cells = digits.tolist()
+    lengths = np.fromiter(map(len, cells), dtype=np.int64, count=len(cells))
+    long = np.flatnonzero((lengths == 11) | (lengths == 13))
+    if len(long) == 0 and not abroad.any():
+        return digits
+    out = np.array(cells, dtype=object)
+    away = abroad.to_numpy(dtype=bool)
+    for i in long:  # rows with a country prefix only (a minority)
+        cell = cells[i]
+        if lengths[i] == 11 and cell.startswith("1") and not away[i]:
+            out[i] = cell[1:]
+        elif lengths[i] == 13 and cell.startswith("001"):
+            out[i] = cell[3:]
+    out[away] = ""
+    return pd.Series(out, index=digits.index, dtype=digits.dtype)
+
+
+def _ten_digits(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(exactly ten ASCII digits, and those a possible North American number: area code
+    and exchange start with 2-9, the area code is not a service code 211, 311 ... 911)."""
+    cells = values.tolist()
     if not cells:
-        return pd.Series(np.zeros(0, dtype=bool), index=digits.index)
-    # One fixed-width unicode array: each digit's code point is a column, no per-cell work.
-    chars = np.array(cells, dtype="U10").view(np.uint32).reshape(len(cells), 10)
-    numbers = chars.astype(np.int64) - ord("0")
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+    # One fixed-width unicode array, a character per column: no per-cell Python. Eleven
+    # wide, so that a longer cell shows a character in the last column.
+    chars = np.array(cells, dtype="U11").view(np.uint32).reshape(len(cells), 11)
+    numbers = chars[:, :10].astype(np.int64) - ord("0")
+    ten = ((numbers >= 0) & (numbers <= 9)).all(axis=1) & (chars[:, 10] == 0)
     area = (numbers[:, 0] >= 2) & ~((numbers[:, 1] == 1) & (numbers[:, 2] == 1))
     exchange = numbers[:, 3] >= 2
-    return pd.Series(area & exchange, index=digits.index)
+    return ten, ten & area & exchange
 
 
 def mobile_problem(text: str) -> str:
@@ -376,8 +391,8 @@ def is_us_country(values: pd.Series) -> pd.Series:
 
 
 def is_mobile(values: pd.Series) -> pd.Series:
-    ten = _digits(values) & (values.str.len() == 10)
-    return ten & _possible_nanp(values.where(ten, "2222222222"))
+    """Ten digits that are a possible North American number."""
+    return pd.Series(_ten_digits(values)[1], index=values.index)
 
 
 def is_email(values: pd.Series) -> pd.Series:
