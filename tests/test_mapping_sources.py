@@ -3,6 +3,8 @@ templates that drop a part with its frame, and the check-only country field."""
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -308,9 +310,6 @@ def test_sent_rows_carry_no_country(tmp_path: Path, sandbox) -> None:
         source, mapping, base_url=sandbox.base_url, api_key=sandbox.api_key, out=tmp_path / "o.csv"
     )
     assert report.counts == {"created": 1}
-    import json
-    import urllib.request
-
     with urllib.request.urlopen(f"{sandbox.base_url}/_sandbox/leads") as answer:
         [lead] = json.load(answer)
     assert "country" not in lead and lead["state"] == "UT"

@@ -7,7 +7,7 @@ import hashlib
 import io
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
 
-from importer.errors import SheetError
+from importer.errors import SheetError, UsageError
 from importer.reading.cells import cell_text, cells_to_text
 
 KINDS = {
@@ -49,16 +49,38 @@ class SourceSheet:
     encoding: str | None
     delimiter: str | None
     sha256: str
+    warnings: list[str] = field(default_factory=list)  # what the reader guessed, for the user
 
 
-def read_sheet(path: Path, sheet: str | None = None, header_row: int = 1) -> SourceSheet:
+# The warning when a CSV that is not UTF-8 is read with the Windows-1252 fallback.
+CP1252_WARNING = "{path}: not UTF-8; read as Windows-1252; if accents look wrong, pass --encoding"
+
+
+def check_encoding(encoding: str) -> str:
+    """The codec's canonical name; UsageError (one line) for a name Python does not know."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise UsageError(
+            f'unknown encoding "{encoding}"',
+            hint="use a name such as utf-8, cp1252, iso-8859-2 or shift_jis",
+        ) from exc
+
+
+def read_sheet(
+    path: Path, sheet: str | None = None, header_row: int = 1, encoding: str | None = None
+) -> SourceSheet:
     """Read every cell of one sheet as the text Excel would show (General format).
 
     `sheet` is ignored for csv; for workbooks it defaults to the first visible sheet and
-    also matches case-insensitively. Rows above `header_row` are skipped; trailing fully
-    empty rows are dropped, interior ones kept. Raises SheetError for anything unreadable.
+    also matches case-insensitively. `encoding` (csv only) replaces detection; without
+    it, a csv that is not UTF-8 is read as Windows-1252 and `warnings` says so. Rows above
+    `header_row` are skipped; trailing fully empty rows are dropped, interior ones kept.
+    Raises SheetError for anything unreadable, UsageError for an unknown encoding name.
     """
     path = Path(path)
+    if encoding is not None:
+        encoding = check_encoding(encoding)
     if header_row < 1:
         raise SheetError(f"{path}: header row must be 1 or more, not {header_row}")
     data = _read_bytes(path)
@@ -66,7 +88,7 @@ def read_sheet(path: Path, sheet: str | None = None, header_row: int = 1) -> Sou
     _check_content(path, kind, data)
     digest = hashlib.sha256(data).hexdigest()
     if kind == "csv":
-        return _read_csv(path, data, header_row, digest)
+        return _read_csv(path, data, header_row, digest, encoding)
     book = _open_workbook(path, kind)
     name = _choose_sheet(path, book, sheet)
     rows = _sheet_rows(path, book, name)
@@ -229,8 +251,19 @@ def _sniff_delimiter(data: bytes, encoding: str, header_row: int) -> str:
     return DELIMITERS[counts.index(max(counts))] if max(counts) else ","
 
 
-def _read_csv(path: Path, data: bytes, header_row: int, digest: str) -> SourceSheet:
-    encoding = _detect_encoding(path, data)
+def _read_csv(
+    path: Path, data: bytes, header_row: int, digest: str, encoding: str | None
+) -> SourceSheet:
+    warnings = []
+    if encoding is None:
+        encoding = _detect_encoding(path, data)
+        if encoding == "cp1252":
+            warnings.append(CP1252_WARNING.format(path=path.name))
+    elif not _decodes(data, encoding):
+        raise SheetError(
+            f"{path}: cannot decode the file as {encoding}",
+            hint="check the --encoding name, or leave it out to detect UTF-8",
+        )
     delimiter = _sniff_delimiter(data, encoding, header_row)
     where = f"{path}: the file"
     try:
@@ -252,7 +285,9 @@ def _read_csv(path: Path, data: bytes, header_row: int, digest: str) -> SourceSh
         raise _csv_parse_error(path, exc) from exc
     header = [str(v) for v in raw.iloc[0]]
     frame, columns = _split_header(header, raw.iloc[1:], header_row, where)
-    return SourceSheet(path, "csv", None, header_row, columns, frame, encoding, delimiter, digest)
+    return SourceSheet(
+        path, "csv", None, header_row, columns, frame, encoding, delimiter, digest, warnings
+    )
 
 
 def _csv_parse_error(path: Path, exc: Exception) -> SheetError:
