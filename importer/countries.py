@@ -312,6 +312,18 @@ US_KEYS = _us_keys()
 OTHER_COUNTRIES = _other_countries()
 
 
+# Names said with "the": the United Kingdom, the Netherlands, the Cayman Islands.
+_ARTICLE_WORDS = (
+    "United", "Republic", "Islands", "Netherlands", "Philippines", "Bahamas", "Gambia",
+    "Maldives", "Seychelles", "Comoros", "Holy See", "Federated",
+)  # fmt: skip
+
+
+def in_sentence(name: str) -> str:
+    """A country's name as a sentence uses it: "the United Kingdom", "Italy"."""
+    return f"the {name}" if any(word in name for word in _ARTICLE_WORDS) else name
+
+
 @lru_cache(maxsize=4096)
 def country_of(text: str) -> str | None:
     """ "US" for the United States (or "" text), a country's English name for another

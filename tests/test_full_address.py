@@ -119,7 +119,8 @@ def test_ignore_validation_skips_the_address_rules() -> None:
     "street",
     ["PO BOX 12", "P.O. Box 12", "P O BOX 12", "Post Office Box 12", "POB 12", "Box 12",
      "PMB 12", "123 Main St PMB 44", "P.O.Box12", "PO Drawer 5",
-     "83825 HIGHWAY 9    P O BOX 1270", "1 LOWER NAVY HILL ROAD (PO BOX 409CK)"],
+     "83825 HIGHWAY 9    P O BOX 1270", "1 LOWER NAVY HILL ROAD (PO BOX 409CK)",
+     "CALLER BOX C268", "200 HAWTHORNE LANE BOX 33549", "2000 CHAMBERS, BOX A"],
 )  # fmt: skip
 def test_po_boxes_draw_a_warning_in_address_and_full_address(street: str) -> None:
     split = validate_leads(
@@ -145,7 +146,15 @@ def test_po_boxes_draw_a_warning_in_address_and_full_address(street: str) -> Non
 
 @pytest.mark.parametrize(
     "street",
-    ["1 Box Elder St", "12 Boxwood Dr", "RR 2 Box 152", "HC 68 Box 23", "12 Post Office Rd"],
+    [
+        "1 Box Elder St",
+        "12 Boxwood Dr",
+        "RR 2 Box 152",
+        "HC 68 Box 23",
+        "12 Post Office Rd",
+        "1 Box Canyon Rd",
+        "Rural Route 3, Box 7",
+    ],  # fmt: skip
 )
 def test_streets_that_only_look_like_boxes_are_not_warned(street: str) -> None:
     assert _validate(f"{street}, Provo, UT 84601").problems == []

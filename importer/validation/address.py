@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from importer.countries import country_of
+from importer.countries import country_of, in_sentence
 from importer.usps import (
     FOREIGN_REGIONS,
     MILITARY_CODES,
@@ -30,13 +30,20 @@ NOT_US = "not_us_address"
 MILITARY = "military_address"
 
 # A street that is a mailbox, not a house: PO BOX 12, P.O. Box, P O BOX, Post Office Box,
-# POB 12, PO Drawer 5, a bare "Box 12" starting the street, PMB 12 (a private mailbox at a
-# mail store). Not Box Elder St, Boxwood Dr, nor a rural route's "RR 2 Box 15".
+# POB 12, PO Drawer 5, Caller Box 9, PMB 12 (a private mailbox at a mail store), a "Box 12"
+# starting the street or after it ("200 Hawthorne Lane Box 33549", "2000 Chambers, Box A").
+# Not Box Elder St or Boxwood Dr, and not a rural route's box ("RR 2 Box 15", "HC 68 Box 23"),
+# which is a house on the route.
 PO_BOX_PATTERN = (
     r"(?:^|[\s,(#])(?:p\.?\s*o\.?\s*(?:box|drawer|bx)(?![a-z])|post\s+office\s+box(?![a-z])"
-    r"|pob\s*#?\s*\d|pmb\s*#?\s*\d)|(?:^|,\s*)box\s*#?\s*\d"
+    r"|pob\s*#?\s*\d|pmb\s*#?\s*\d|caller\s+box(?![a-z]))"
 )
 _PO_BOX = re.compile(PO_BOX_PATTERN, re.IGNORECASE)
+_ANY_BOX = re.compile(r"\bbox\s*#?\s*(?:\d|[a-z](?![a-z]))", re.IGNORECASE)
+_RURAL_ROUTE = re.compile(
+    r"\b(?:r\.?\s?r\.?|hc|rfd|rural\s+route|star\s+route|route|rte)\s*#?\s*\d+[\s,]+box\b",
+    re.IGNORECASE,
+)
 _MAYBE_BOX = re.compile(r"[bB]|rawer|RAWER")
 
 _BREAKS = re.compile(r"\s*[\r\n]+\s*")
@@ -81,7 +88,7 @@ def parse_address(text: str) -> ParsedAddress:
     line = _COMMAS.sub(", ", " ".join(_BREAKS.sub(", ", text).split())).strip(" ,;")
     line, foreign = _drop_country(line)
     if foreign:
-        return _refused(NOT_US, f"is in {foreign}, not the United States")
+        return _refused(NOT_US, f"is in {in_sentence(foreign)}, not the United States")
     canadian = _CANADIAN.search(line.rsplit(",", 1)[-1])
     if canadian:
         code = f"{canadian.group(1)} {canadian.group(2)}".upper()
@@ -227,5 +234,11 @@ def is_po_box(values: pd.Series) -> np.ndarray:
         starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
         hits = [m.start() for m in _MAYBE_BOX.finditer("\x00".join(texts))]
         maybe = np.unique(np.searchsorted(starts, hits, side="right") - 1)
-        found[maybe] = [_PO_BOX.search(texts[i]) is not None for i in maybe.tolist()]
+        found[maybe] = [_is_box(texts[i]) for i in maybe.tolist()]
     return found
+
+
+def _is_box(text: str) -> bool:
+    if _PO_BOX.search(text):
+        return True
+    return _ANY_BOX.search(text) is not None and _RURAL_ROUTE.search(text) is None
