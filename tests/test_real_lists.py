@@ -148,3 +148,30 @@ def test_po_boxes_of_the_real_lists_are_warned(tmp_path: Path) -> None:
     assert int(boxes.sum()) == 30
     assert results.loc[boxes, "import_warnings"].str.contains("is a PO box").all()
     assert not results.loc[~boxes, "import_warnings"].str.contains("is a PO box").any()
+
+
+TEMPLATE = '  fullAddress: {template: "{address}, {city}, {%s} {%s}"}\n'
+
+
+def test_canadian_addresses_built_with_a_template_are_not_valid(tmp_path: Path) -> None:
+    body = "version: 1\nlead:\n  integration_record_id: {hash: [email]}\n"
+    results = _validate(tmp_path, REAL / "ca500.csv", body + TEMPLATE % ("province", "postal"))
+    assert set(results["import_status"]) == {"invalid"}
+    assert results["import_message"].str.contains("has a Canadian postal code").all()
+
+
+def test_zips_that_lost_their_zero_inside_a_template_are_repaired_and_accepted(
+    tmp_path: Path, sandbox
+) -> None:
+    mapping = tmp_path / "us500.yaml"
+    mapping.write_text(
+        "version: 1\nlead:\n  integration_record_id: {hash: [email, phone1]}\n"
+        + TEMPLATE % ("state", "zip")
+    )
+    sent = importer.send(
+        REAL / "us500.csv", mapping, base_url=sandbox.base_url, api_key=sandbox.api_key,
+        out=tmp_path / "send.csv", rate_limit=0,
+    )  # fmt: skip
+    assert sent.counts == {"created": 150}
+    repaired = sent.results["import_warnings"].str.contains("Excel drops leading zeros")
+    assert int(repaired.sum()) == 38

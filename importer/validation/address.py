@@ -10,7 +10,8 @@ spread back over the rows.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -48,30 +49,24 @@ _MAYBE_BOX = re.compile(r"[bB]|rawer|RAWER")
 
 _BREAKS = re.compile(r"\s*[\r\n]+\s*")
 _COMMAS = re.compile(r"\s*,[\s,]*")
-# A trailing number (a zip, or what is left of one) and what stands before it.
-_NUMBER_TAIL = re.compile(r"^(.*?)[\s,]*(?<![\w-])(\d[\d -]*\d|\d)$")
+# What a trailing number (a zip, or what is left of one) is made of.
+_NUMBER_CHARS = "0123456789 -"
 _ZIP5 = re.compile(r"\d{5}(?:-\d{4})?")
 _ZIP_SPACED4 = re.compile(r"(\d{5}) (\d{4})")
 _SHORT_ZIP = re.compile(r"\d{3,4}")
 # A Canadian postal code (A1A 1A1), anywhere in the last part of the line.
 _CANADIAN = re.compile(r"(?<![\w])([A-Za-z]\d[A-Za-z])[ -]?(\d[A-Za-z]\d)(?![\w])")
-# The last word(s) of the line, for the state: "UT", "Utah", "New Mexico", "D.C.".
-_LAST_WORDS = [
-    re.compile(rf"^(?:(.*?)(,\s*|\s+))?((?:[^\s,]+\s+){{{n}}}[^\s,]+)$") for n in range(4, -1, -1)
-]
+# The most words a state's name has ("Northern Mariana Islands", "Armed Forces Europe").
+_LONGEST_NAME = 5
 _ENDS_IN_ZIP = re.compile(r"\d{5}(?:-\d{4})?$")
 _NOT_LETTER = re.compile(r"[^A-Za-z]")
 _STATE_NAME_KEYS = {_NOT_LETTER.sub("", name).upper(): code for name, code in STATE_BY_NAME.items()}
 _OTHER_NAME_KEYS = {
     _NOT_LETTER.sub("", name).upper(): code for name, code in OTHER_REGION_BY_NAME.items()
 }
-_US_TAIL = re.compile(
-    r"[\s,]+(?:U\.?S\.?A?\.?|United\s+States(?:\s+of\s+America)?|[ÉE]tats-Unis)$", re.IGNORECASE
-)
 
 
-@dataclass(frozen=True)
-class ParsedAddress:
+class ParsedAddress(NamedTuple):
     """One address cell read: the line to send, its parts, and what is wrong with it."""
 
     line: str  # the normalized line ("" when the address has a problem)
@@ -85,7 +80,12 @@ class ParsedAddress:
 
 def parse_address(text: str) -> ParsedAddress:
     """Read one address cell (see the module docstring); never raises."""
-    line = _COMMAS.sub(", ", " ".join(_BREAKS.sub(", ", text).split())).strip(" ,;")
+    if "\n" in text or "\r" in text:
+        text = _BREAKS.sub(", ", text)
+    line = " ".join(text.split())
+    if "," in line:
+        line = _COMMAS.sub(", ", line)
+    line = line.strip(" ,;")
     line, foreign = _drop_country(line)
     if foreign:
         return _refused(NOT_US, f"is in {in_sentence(foreign)}, not the United States")
@@ -120,23 +120,30 @@ def _drop_country(line: str) -> tuple[str, str]:
             return rest.rstrip(" ,"), ""
         if country is not None:
             return line, country
-    match = _US_TAIL.search(line)
-    if match and match.start() > 0:
-        return line[: match.start()].rstrip(" ,"), ""
+    words = line.split()
+    for count in (1, 2, 3, 4):  # "USA", "United States", "United States of America"
+        if count < len(words) and country_of(" ".join(words[-count:])) == "US":
+            return " ".join(words[:-count]).rstrip(" ,"), ""  # the line is single-spaced
     return line, ""
 
 
 def _is_state_word(text: str) -> bool:
     """A US state or territory code or name (which wins over a country of that spelling)."""
-    key = _NOT_LETTER.sub("", text).upper()
+    key = _letters_key(text)
     return key in STATE_CODES or key in _STATE_NAME_KEYS
+
+
+@lru_cache(maxsize=65536)
+def _letters_key(word: str) -> str:
+    """A word's letters, upper-cased: how state codes and names are looked up."""
+    return _NOT_LETTER.sub("", word).upper()
 
 
 def _state_and_zip(line: str) -> tuple[str, str, str, str, tuple[str, str] | None]:
     """(rest, state, zip, zip as typed when repaired, problem) read from the line's end."""
-    number = _NUMBER_TAIL.match(line)
+    number = _number_tail(line)
     if number:
-        before, typed = number.group(1).rstrip(" ,"), number.group(2)
+        before, typed = number
         rest, state, problem = _state_at_end(before, strict=False)
         if problem:
             return rest, "", "", "", problem
@@ -147,6 +154,19 @@ def _state_and_zip(line: str) -> tuple[str, str, str, str, tuple[str, str] | Non
             return rest, state, zip_code, typed if repaired else "", None
     rest, state, problem = _state_at_end(line, strict=True)
     return rest, state, "", "", problem
+
+
+def _number_tail(line: str) -> tuple[str, str] | None:
+    """(what stands before, the number) when the line ends in a number ("84601",
+    "84601-1234", "8014") that is a word of its own (not the "80" of "I-80")."""
+    head = line.rstrip(_NUMBER_CHARS)
+    number = line[len(head) :].lstrip(" -")
+    if not number or not number[0].isdigit() or not number[-1].isdigit():
+        return None
+    before = line[: len(line) - len(number)]
+    if before and before[-1] not in " ,":
+        return None
+    return before.rstrip(" ,"), number
 
 
 def _read_zip(typed: str, has_state: bool) -> tuple[str, bool, bool]:
@@ -174,20 +194,22 @@ def _state_at_end(text: str, strict: bool) -> tuple[str, str, tuple[str, str] | 
     (`strict`), a code must be upper-case or a part of its own, so the "Ct" of "12 Oak Ct"
     is not Connecticut.
     """
-    for pattern in _LAST_WORDS:
-        match = pattern.match(text)
-        if match is None:
-            continue
-        rest, gap, word = (match.group(1) or "").rstrip(" ,"), match.group(2) or "", match.group(3)
-        key = _NOT_LETTER.sub("", word).upper()
-        if " " in word.strip() or len(key) > 2:
+    head, comma, last = text.rpartition(",")
+    words = last.split()
+    for count in range(min(len(words), _LONGEST_NAME), 0, -1):
+        word = " ".join(words[-count:])
+        whole_part = count == len(words)
+        rest = (head if whole_part else f"{head}{comma}{' '.join(words[:-count])}").rstrip(" ,")
+        key = _letters_key(word)
+        if count > 1 or len(key) > 2:
             code = _STATE_NAME_KEYS.get(key) or _OTHER_NAME_KEYS.get(key)
             if code is not None:
                 return rest, *_judge(code, word)
             continue
-        if len(key) != 2 or word.replace(".", "") != _NOT_LETTER.sub("", word):
+        letters = word.replace(".", "")
+        if len(letters) != 2 or not letters.isalpha():
             continue
-        own_part = gap.startswith(",")
+        own_part = whole_part and bool(comma)
         if strict and not (word.isupper() or own_part):
             continue
         if key in STATE_CODES or key in MILITARY_CODES or key in FOREIGN_REGIONS:
@@ -215,9 +237,14 @@ def parse_addresses(values: pd.Series) -> pd.DataFrame:
     """
     codes, distinct = pd.factorize(values.to_numpy(dtype=object))
     parsed = [parse_address(text) if text else _EMPTY for text in distinct.tolist()]
-    columns = ParsedAddress.__dataclass_fields__
-    table = {name: np.array([getattr(p, name) for p in parsed], dtype=object) for name in columns}
-    return pd.DataFrame({name: column[codes] for name, column in table.items()}, index=values.index)
+    columns = zip(*parsed, strict=True) if parsed else [()] * len(ParsedAddress._fields)
+    return pd.DataFrame(
+        {
+            name: np.array(column, dtype=object)[codes]
+            for name, column in zip(ParsedAddress._fields, columns, strict=True)
+        },
+        index=values.index,
+    )
 
 
 _EMPTY = ParsedAddress("", "", "", "", "")
