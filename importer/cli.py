@@ -7,6 +7,7 @@ into arguments and a report into text and an exit code.
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import sys
@@ -20,6 +21,7 @@ from importer import __version__
 from importer.console import PROG, CliProgress, Console, interactive, print_report
 from importer.errors import ImporterError, RunError
 from importer.models import ExitCode
+from importer.sandbox.command import sandbox_command
 
 DEFAULT_BASE_URL = "https://enerflo.io"
 
@@ -70,14 +72,33 @@ def _exit_quietly(console: Console, exc: ImporterError) -> None:
     sys.exit(exc.exit_code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class WorkflowGroup(click.Group):
+    """Lists the commands in the order of a real import, not alphabetically."""
+
+    ORDER = ("suggest-mapping", "validate", "send", "retry", "sandbox")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        known = [name for name in self.ORDER if name in self.commands]
+        return known + sorted(set(self.commands) - set(known))
+
+
+def example(*lines: str) -> str:
+    """An --help epilog: `Example:` and the lines, kept as typed."""
+    return "\b\nExample:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+@click.group(cls=WorkflowGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")
 def main() -> None:
     """Import marketing lead sheets (CSV, XLSX, XLS, ODS) into Enerflo, safely.
 
-    Start with a dry run (validate), then send. Every row comes back in an annotated
+    Suggest a mapping, check it with a dry run (validate), rehearse against the sandbox
+    (send --sandbox), send, then retry what failed. Every row comes back in an annotated
     copy of the sheet (out/<name>.results.xlsx) with its own status.
     """
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 must still print
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
 
 
 source_arg = click.argument("source", type=click.Path(path_type=Path, dir_okay=True))
@@ -141,7 +162,7 @@ def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@main.command()
+@main.command(epilog=example("enerflo-import validate leads.xlsx -m mappings/acme.yaml"))
 @source_arg
 @mapping_opt
 @out_opt
@@ -168,7 +189,12 @@ def validate(
     return report.exit_code
 
 
-@main.command()
+@main.command(
+    epilog=example(
+        "enerflo-import send leads.xlsx -m mappings/acme.yaml --sandbox   # rehearse",
+        "ENERFLO_API_KEY=... enerflo-import send leads.xlsx -m mappings/acme.yaml --partner acme",
+    )
+)
 @source_arg
 @mapping_opt
 @out_opt
@@ -188,28 +214,19 @@ def send(console: Console, source: Path, mapping_path: Path, **opts: Any) -> int
     """
     from importer import run
 
-    progress = _progress(console, opts)
-    with progress.signals():
-        report = run.send(
-            source,
-            mapping_path,
-            sandbox=opts["sandbox"],
-            base_url=opts["base_url"],
-            partner=opts["partner"],
-            out=opts["out_path"],
-            sheet=opts["sheet"],
-            files_dir=opts["files_dir"],
-            rate_limit=opts["rate_limit"],
-            limit=opts["limit"],
-            fresh=opts["fresh"],
-            progress=progress,
-            encoding=opts["encoding"],
-        )
-    print_report(console, report)
-    return report.exit_code
+    call = functools.partial(
+        run.send,
+        source,
+        mapping_path,
+        out=opts["out_path"],
+        sheet=opts["sheet"],
+        limit=opts["limit"],
+        encoding=opts["encoding"],
+    )
+    return _sending(console, opts, call)
 
 
-@main.command()
+@main.command(epilog=example("enerflo-import retry out/leads.results.xlsx"))
 @click.argument("results_path", metavar="RESULTS", type=click.Path(path_type=Path))
 @click.option(
     "-o",
@@ -238,12 +255,17 @@ def retry(console: Console, results_path: Path, **opts: Any) -> int:
     """
     from importer import run
 
+    call = functools.partial(
+        run.retry, results_path, mapping=opts["mapping_path"], out=opts["out_path"]
+    )
+    return _sending(console, opts, call)
+
+
+def _sending(console: Console, opts: dict[str, Any], call: Callable[..., Any]) -> int:
+    """Run a send or a retry with the options they share, a progress display and Ctrl-C."""
     progress = _progress(console, opts)
     with progress.signals():
-        report = run.retry(
-            results_path,
-            mapping=opts["mapping_path"],
-            out=opts["out_path"],
+        report = call(
             sandbox=opts["sandbox"],
             base_url=opts["base_url"],
             partner=opts["partner"],
@@ -253,7 +275,7 @@ def retry(console: Console, results_path: Path, **opts: Any) -> int:
             progress=progress,
         )
     print_report(console, report)
-    return report.exit_code
+    return int(report.exit_code)
 
 
 def _progress(console: Console, opts: dict[str, Any]) -> CliProgress:
@@ -265,7 +287,10 @@ def _progress(console: Console, opts: dict[str, Any]) -> CliProgress:
     )
 
 
-@main.command("suggest-mapping")
+@main.command(
+    "suggest-mapping",
+    epilog=example("enerflo-import suggest-mapping leads.xlsx -o mappings/acme.yaml"),
+)
 @source_arg
 @click.option(
     "-o",
@@ -289,12 +314,12 @@ def suggest_mapping(
     force: bool = False,
 ) -> int:
     """Write a starting mapping from the sheet's headers and contents, for you to review."""
-    from importer.mapping.suggest import suggest_mapping as suggest
-    from importer.mapping.suggest import write_suggestion
     from importer.reading.sheet import read_sheet
+    from importer.suggest.draft import suggest_mapping as suggest
+    from importer.suggest.draft import write_suggestion
 
     target = out_path
-    data = read_sheet(source, sheet, header_row, encoding)
+    data = read_sheet(source, sheet, header_row, encoding=encoding)
     for warning in data.warnings:
         console.warn(warning)
     text = suggest(
@@ -304,95 +329,17 @@ def suggest_mapping(
         header_row=header_row,
         source_name=source.name,
     )
+    if target is not None:
+        write_suggestion(text, Path(target), force=force)
+    if console.as_json:
+        payload = {"command": "suggest-mapping", "out": str(target) if target else None}
+        click.echo(json.dumps({**payload, "mapping": text, "exit_code": 0}))
+        return ExitCode.OK
     if target is None:
         click.echo(text, nl=False)
         return ExitCode.OK
-    write_suggestion(text, Path(target), force=force)
-    if console.as_json:
-        click.echo(json.dumps({"command": "suggest-mapping", "out": str(target)}))
     console.say(f"wrote {target}: review it, then run: {PROG} validate {source} -m {target}")
     return ExitCode.OK
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8765,
-    show_default=True,
-    help="Port to listen on (0: any free port).",
-)
-@click.option(
-    "--db",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="SQLite file that keeps leads across restarts (default: in memory).",
-)
-@click.option(
-    "--api-key",
-    "api_keys",
-    multiple=True,
-    help="Accepted api key; repeat for several companies (default: the API page's sample key).",
-)
-@click.option(
-    "--rate-limit",
-    type=click.IntRange(min=0),
-    default=300,
-    show_default=True,
-    help="Requests per minute per key before HTTP 429 (0: no limit).",
-)
-@click.option(
-    "--latency-ms",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Delay added to every API answer.",
-)
-@click.option(
-    "--fault-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="Share of API requests that fail (5xx, early 429, reset, non-JSON, lost answer).",
-)
-@click.option(
-    "--fault-seed",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Seed for the fault generator: the same seed gives the same faults.",
-)
-@click.option(
-    "--fault-kind",
-    "fault_kinds",
-    multiple=True,
-    help="Only inject this fault (repeatable): 500, 502, 503, 504, 429, reset, not_json, lost.",
-)
-@common_options
-def sandbox(console: Console, **opts: Any) -> int:
-    """Run a local Enerflo-compatible Leads API to rehearse against (Ctrl-C stops it).
-
-    Inspect what it received at /_sandbox/leads and /_sandbox/requests.
-    """
-    from importer.sandbox import SandboxConfig, SandboxError, serve
-
-    defaults = SandboxConfig()
-    keys = tuple(opts.pop("api_keys")) or defaults.api_keys
-    kinds = tuple(opts.pop("fault_kinds")) or defaults.fault_kinds
-    db = opts.pop("db")
-    config = SandboxConfig(api_keys=keys, fault_kinds=kinds, db=str(db) if db else None, **opts)
-
-    def ready(box: Any) -> None:
-        console.say(f"sandbox listening on {box.base_url} (Ctrl-C to stop)")
-        console.say(f"  endpoint: {box.base_url}/api/v1/partner/action/lead/add")
-        console.say(f"  inspect:  {box.base_url}/_sandbox/leads and /_sandbox/requests")
-
-    try:
-        config.check()
-        serve(config, on_ready=ready)
-    except SandboxError as exc:
-        raise RunError(
-            f"sandbox: {exc}", hint="choose another --port, or check the options"
-        ) from exc
-    console.say("sandbox stopped")
-    return ExitCode.OK
+main.add_command(sandbox_command)

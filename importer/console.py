@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import sys
 import time
@@ -17,12 +18,13 @@ from typing import Any
 
 import click
 
+from importer.masking import mask_secret
 from importer.models import ACCEPTED, RowStatus
-from importer.sending.sender import scrub
 
 PROG = "enerflo-import"
 CONFIRM_ABOVE_ROWS = 100
-LINE_EVERY_SECONDS = 10.0  # off a terminal: one progress line this often
+# Off a terminal (cron, CI, a log file): one progress line this often.
+LINE_EVERY_SECONDS = float(os.environ.get("ENERFLO_IMPORT_PROGRESS_SECONDS") or 10)
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Console:
             click.echo(self.mask(text), err=True)
 
     def mask(self, text: str) -> str:
-        return scrub(text, self.secret) if len(self.secret) >= 4 else text
+        return mask_secret(text, self.secret)
 
     def fail(self, message: str, hint: str | None, code: int) -> None:
         """The one error line (and hint), or the JSON object with --json."""
@@ -85,7 +87,7 @@ class CliProgress:
         self.interactive = interactive
         self.rate_limit = rate_limit
         self.bar: Any = None
-        self.counts = {"ok": 0, "invalid": 0, "rejected": 0, "failed": 0}
+        self.counts = {"ok": 0, RowStatus.INVALID: 0, RowStatus.REJECTED: 0, RowStatus.FAILED: 0}
         self.total = 0
         self.done = 0
         self.started_at = time.monotonic()
@@ -97,7 +99,7 @@ class CliProgress:
     # -- the library's callbacks ----------------------------------------------------------
 
     def starting(self, plan: Any) -> bool:
-        self.counts["invalid"] = plan.invalid
+        self.counts[RowStatus.INVALID] = plan.invalid
         self.total = plan.to_send + plan.accepted_before
         self._describe(plan)
         if not self._confirmed(plan):
@@ -110,7 +112,7 @@ class CliProgress:
 
     def row_done(self, row: int, status: RowStatus | None) -> None:
         if status is not None:
-            key = "ok" if status in ACCEPTED else str(status)
+            key = "ok" if status in ACCEPTED else status
             self.counts[key] = self.counts.get(key, 0) + 1
         else:
             self.counts["ok"] += 1
@@ -185,7 +187,7 @@ class CliProgress:
         rate = self.done / elapsed * 60
         left = max(self.total - self.done, 0)
         eta = f", ETA {left / (rate / 60):.0f} s" if rate > 0 else ""
-        failed = sum(self.counts.get(k, 0) for k in ("rejected", "failed"))
+        failed = self.counts[RowStatus.REJECTED] + self.counts[RowStatus.FAILED]
         self.console.note(
             f"progress: {self.done}/{self.total} rows ({self.counts['ok']} ok, {failed} failed), "
             f"{rate:.0f}/min{eta}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -214,66 +215,6 @@ def test_installed_console_script_runs_a_dry_run(
     assert out.read_text(encoding="utf-8-sig").splitlines()[0].endswith("import_at")
 
 
-def test_sandbox_help_explains_every_option() -> None:
-    code, out, _ = run("sandbox", "--help")
-    assert code == 0
-    for option in (
-        "--host",
-        "--port",
-        "--db",
-        "--api-key",
-        "--rate-limit",
-        "--latency-ms",
-        "--fault-rate",
-        "--fault-seed",
-        "--fault-kind",
-    ):
-        assert option in out
-
-
-def test_sandbox_command_serves_until_ctrl_c(tmp_path: Path) -> None:
-    import signal
-
-    import requests
-
-    db = tmp_path / "sandbox.db"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "importer", "sandbox", "--port", "0", "--db", str(db)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        first = proc.stdout.readline()  # blocks until it listens
-        assert first.startswith("sandbox listening on http://127.0.0.1:"), first
-        base = first.split()[3]
-        answer = requests.post(
-            f"{base}/api/v1/partner/action/lead/add",
-            json={
-                "lead": {
-                    "integration_record_id": "cli-1",
-                    "fullAddress": "1 Main St, Provo, UT 84601",
-                }
-            },
-            headers={"api-key": "11595ee3c3ad592e52.31523696"},
-            timeout=10,
-        )
-        assert answer.json()["data"]["msg"] == "Lead Created"
-    finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    assert "sandbox stopped" in out
-    assert db.exists()
-
-
-def test_sandbox_refuses_a_busy_port_in_one_line(sandbox) -> None:
-    port = sandbox.base_url.rsplit(":", 1)[1]
-    code, _, stderr = run("sandbox", "--port", port)
-    assert code == 1
-    assert "sandbox:" in one_error_line(stderr)
-
-
 FORMAT_ROWS = [
     HEADER,
     lead_row(1, **{"Last Name": "Peña"}),  # an accent, to prove the encoding was read right
@@ -344,3 +285,48 @@ def test_suggest_mapping_writes_a_mapping_that_validates(tmp_path: Path) -> None
     assert again == 3 and "--force" in stderr
     forced, _, _ = run("suggest-mapping", str(source), "-o", str(target), "--force")
     assert forced == 0
+
+
+def test_off_a_terminal_a_send_prints_a_progress_line_every_interval(tmp_path: Path) -> None:
+    from importer.sandbox import running_sandbox
+    from tests.helpers import start_cli
+
+    source = write_leads_csv(tmp_path / "leads.csv", [lead_row(i) for i in range(20)])
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING)
+    with running_sandbox(port=0, rate_limit=0, latency_ms=100) as box:
+        proc = start_cli(
+            "send", source, "-m", mapping, "-o", tmp_path / "o.xlsx", "--base-url", box.base_url,
+            env={"ENERFLO_IMPORT_PROGRESS_SECONDS": "0.5"},
+        )  # fmt: skip
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    lines = [line for line in err.splitlines() if line.startswith("progress: ")]
+    assert len(lines) >= 2, err
+    assert re.fullmatch(r"progress: \d+/20 rows \(\d+ ok, 0 failed\), \d+/min, ETA \d+ s", lines[0])
+    assert "20 rows: 20 created" in out
+
+
+def test_json_errors_are_one_object_on_stdout(tmp_path: Path, mapping_path: Path) -> None:
+    code, out, err = run("validate", str(tmp_path / "nope.csv"), "-m", str(mapping_path), "--json")
+    assert code == 3
+    payload = json.loads(out)
+    assert payload["exit_code"] == 3 and "file not found" in payload["error"]
+    assert payload["hint"] == "check the path"
+    assert err.startswith("enerflo-import: error: ")
+
+
+def test_suggest_mapping_with_json_prints_the_mapping_inside_json(tmp_path: Path) -> None:
+    source = write_leads_csv(tmp_path / "leads.csv", [lead_row(1)])
+    code, out, _ = run("suggest-mapping", str(source), "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["out"] is None and payload["mapping"].startswith("# Suggested by")
+
+
+def test_help_lists_commands_in_workflow_order_with_examples() -> None:
+    code, out, _ = run("--help")
+    listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
+    assert listed == ["suggest-mapping", "validate", "send", "retry", "sandbox"]
+    for command in listed[:4]:
+        assert "Example:" in run(command, "--help")[1]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -136,8 +138,16 @@ def test_failing_source_cells_are_filled_and_commented(tmp_path: Path) -> None:
     assert ws["B3"].comment.text == ZIP_ERROR
     assert ws["A4"].fill.fgColor.rgb == "FFFFC7CE"  # empty cell still highlighted
     assert ws["A4"].comment.text == "integration_record_id: missing"
-    assert ws["B2"].comment is None  # a warning is not highlighted
-    assert ws["B2"].fill.fgColor.rgb != "FFFFC7CE"
+    assert ws["B2"].fill.fgColor.rgb == "FFFFF2CC"  # a warning: the milder colour
+    assert ws["B2"].comment.text == "zip: zero-padded"
+    assert ws["C2"].comment is None and ws["C2"].fill.fgColor.rgb != "FFFFF2CC"
+
+
+def test_text_cells_that_look_like_numbers_draw_no_excel_marks(tmp_path: Path) -> None:
+    out, _ = write(tmp_path)
+    with zipfile.ZipFile(out) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert re.search(r'<ignoredError sqref="A1:L5" numberStoredAsText="1"/>', sheet), sheet[-400:]
 
 
 def test_header_is_frozen_bold_and_filtered_and_status_is_coloured(tmp_path: Path) -> None:
@@ -172,13 +182,16 @@ def test_summary_sheet_counts_statuses_and_top_problems(tmp_path: Path) -> None:
     assert facts["api key fingerprint"] == "k0123456789ab"
     assert facts["command"] == "send"
     assert facts["duration"] == "5.0 s"
-    assert facts["created"] == "1" and facts["invalid"] == "2" and facts["failed"] == "1"
-    assert facts["total"] == "4"
+    assert (facts["created"], facts["invalid"], facts["failed"]) == (1, 2, 1)  # numbers
+    assert facts["total"] == 4
     problems = [row for row in rows if row and row[1] in ("error", "warning")]
-    assert problems[0] == ["invalid_zip", "error", "1", "3", ZIP_ERROR]
-    assert problems[1][:4] == ["missing_record_id", "error", "1", "4"]
-    assert problems[2] == ["failed: N", "error", "1", "5", "504"]  # rejections count too
+    assert problems[0] == ["invalid_zip", "error", 1, 3, ZIP_ERROR]
+    assert problems[1][:4] == ["missing_record_id", "error", 1, 4]
+    assert problems[2] == ["failed: N", "error", 1, 5, "504"]  # rejections count too
     assert problems[3][:2] == ["zip_zero_padded", "warning"]
+    with zipfile.ZipFile(out) as archive:
+        chart = archive.read("xl/charts/chart1.xml").decode()
+    assert "Rows by status" in chart and "<c:barChart>" in chart
 
 
 def test_hidden_sheet_keeps_what_retry_needs(tmp_path: Path) -> None:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import os
-import signal
-import subprocess
-import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
@@ -381,6 +378,27 @@ def test_latency_delays_every_answer():
         assert time.perf_counter() - started >= 0.15
 
 
+def test_latency_is_slept_outside_any_lock_so_parallel_clients_wait_about_once():
+    clients, latency = 8, 0.3
+    ready = threading.Barrier(clients)
+
+    def send(number: int) -> tuple[str, float]:
+        ready.wait()  # all post at once
+        started = time.perf_counter()
+        message = post(sandbox, lead(integration_record_id=f"p{number}")).json()["data"]["msg"]
+        return message, time.perf_counter() - started
+
+    with running_sandbox(latency_ms=int(latency * 1000)) as sandbox:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            answers = list(pool.map(send, range(clients)))
+        total = time.perf_counter() - started
+    assert [message for message, _ in answers] == ["Lead Created"] * clients
+    assert min(took for _, took in answers) >= latency
+    # One at a time, 8 answers take 8 x 300 ms = 2.4 s; side by side, about 300 ms.
+    assert total < 4 * latency, f"{clients} parallel requests took {total:.2f} s"
+
+
 # -- the sandbox's own endpoints, connections and persistence -----------------------------
 
 
@@ -437,24 +455,6 @@ def test_bad_settings_are_refused_before_listening():
 def test_busy_port_is_a_sandbox_error(sandbox):
     with pytest.raises(SandboxError, match=f"cannot listen on 127.0.0.1:{sandbox.port}"):
         running_sandbox(port=sandbox.port).__enter__()
-
-
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_module_runs_a_sandbox_until_interrupted(stop):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "importer.sandbox", "--port", "0"],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    try:
-        line = process.stderr.readline()
-        base_url = line.split("listening on ")[1].split(PATH)[0]
-        answer = requests.post(
-            base_url + PATH, json=lead(), headers={"api-key": SAMPLE_API_KEY}, timeout=5
-        )
-        assert answer.json()["data"]["msg"] == "Lead Created"
-    finally:
-        process.send_signal(stop)
-        assert process.wait(timeout=10) == 0
 
 
 def test_unknown_paths_other_methods_and_a_bad_content_length_get_clear_answers(sandbox):

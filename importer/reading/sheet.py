@@ -7,6 +7,7 @@ import hashlib
 import io
 import re
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,10 @@ import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
 
 from importer.errors import SheetError, UsageError
+from importer.reading.archive import SheetFacts, WorkbookScan, scan_workbook
 from importer.reading.cells import cell_text, cells_to_text
+from importer.reading.notes import CellNote, error_note, formula_note
+from importer.reading.quotes import check_cells_spanning_lines, line_count
 
 KINDS = {
     ".csv": "csv",
@@ -32,6 +36,7 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode Text" export
 DELIMITERS = (",", ";", "\t")
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
 # Bytes that do not occur in text files (tab, LF, FF and CR do).
 CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13)) + b"\x7f"
 
@@ -49,6 +54,10 @@ class SourceSheet:
     encoding: str | None
     delimiter: str | None
     sha256: str
+    # Cells whose text does not tell the whole story: formulas with no saved result and
+    # error values (they read as empty), a lone CSV cell spanning lines. Turn them into
+    # row problems with importer.reading.notes.cell_note_problems.
+    cell_notes: list[CellNote] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what the reader guessed, for the user
 
 
@@ -68,15 +77,23 @@ def check_encoding(encoding: str) -> str:
 
 
 def read_sheet(
-    path: Path, sheet: str | None = None, header_row: int = 1, encoding: str | None = None
+    path: Path,
+    sheet: str | None = None,
+    header_row: int = 1,
+    delimiter: str | None = None,
+    check_quotes: bool = True,
+    encoding: str | None = None,
 ) -> SourceSheet:
     """Read every cell of one sheet as the text Excel would show (General format).
 
     `sheet` is ignored for csv; for workbooks it defaults to the first visible sheet and
-    also matches case-insensitively. `encoding` (csv only) replaces detection; without
-    it, a csv that is not UTF-8 is read as Windows-1252 and `warnings` says so. Rows above
-    `header_row` are skipped; trailing fully empty rows are dropped, interior ones kept.
-    Raises SheetError for anything unreadable, UsageError for an unknown encoding name.
+    also matches case-insensitively. Rows above `header_row` are skipped; trailing fully
+    empty rows are dropped, interior ones kept. `delimiter` fixes a CSV's delimiter
+    (default: guessed from the header line); `check_quotes=False` skips the stray-quote
+    check (for a CSV this tool wrote itself). `encoding` (csv only) replaces detection;
+    without it, a csv that is not UTF-8 is read as Windows-1252 and `warnings` says so.
+    Raises SheetError for anything unreadable, and before calamine sees it, for a workbook
+    that would exhaust memory; UsageError for an unknown encoding name.
     """
     path = Path(path)
     if encoding is not None:
@@ -85,15 +102,17 @@ def read_sheet(
         raise SheetError(f"{path}: header row must be 1 or more, not {header_row}")
     data = _read_bytes(path)
     kind = _kind_of(path)
-    _check_content(path, kind, data)
     digest = hashlib.sha256(data).hexdigest()
+    scan = _check_content(path, kind, data, digest)
     if kind == "csv":
-        return _read_csv(path, data, header_row, digest, encoding)
-    book = _open_workbook(path, kind)
+        return _read_csv(path, data, header_row, digest, delimiter, check_quotes, encoding)
+    book = _open_workbook(path, kind, data)
     name = _choose_sheet(path, book, sheet)
+    facts = scan.check_sheet(path, name) if scan is not None else SheetFacts()
     rows = _sheet_rows(path, book, name)
     frame, columns = _frame_from_rows(rows, header_row, f'{path}: sheet "{name}"')
-    return SourceSheet(path, kind, name, header_row, columns, frame, None, None, digest)
+    notes = _cell_notes(facts, rows[header_row - 1], frame)
+    return SourceSheet(path, kind, name, header_row, columns, frame, None, None, digest, notes)
 
 
 def list_sheets(path: Path) -> list[str]:
@@ -101,10 +120,25 @@ def list_sheets(path: Path) -> list[str]:
     path = Path(path)
     data = _read_bytes(path)
     kind = _kind_of(path)
-    _check_content(path, kind, data)
+    _check_content(path, kind, data, hashlib.sha256(data).hexdigest())
     if kind == "csv":
         return []
-    return list(_open_workbook(path, kind).sheet_names)
+    return list(_open_workbook(path, kind, data).sheet_names)
+
+
+def _cell_notes(facts: SheetFacts, header: list[Any], frame: pd.DataFrame) -> list[CellNote]:
+    names = [cell_text(v).strip() for v in header]
+    notes = []
+    for row, number, code, detail in facts.notes:
+        j = number - 1
+        if row not in frame.index or j >= len(names) or names[j] not in frame.columns:
+            continue
+        ref = f"{column_letter(j)}{row}"
+        if code == "error_value":
+            notes.append(error_note(row, names[j], ref, detail))
+        else:
+            notes.append(formula_note(row, names[j], ref))
+    return notes
 
 
 # -- checks on the file itself ------------------------------------------------------------
@@ -167,7 +201,8 @@ _FIX_HINT = {
 }
 
 
-def _check_content(path: Path, kind: str, data: bytes) -> None:
+def _check_content(path: Path, kind: str, data: bytes, digest: str) -> WorkbookScan | None:
+    """Refuse content that is not what the name says; a workbook's zip is scanned too."""
     found = _sniff(data)
     if found == "binary" and kind != "csv":
         raise SheetError(f"{path}: is not an {kind} workbook (unrecognized binary content)")
@@ -182,6 +217,20 @@ def _check_content(path: Path, kind: str, data: bytes) -> None:
             msg = f"{path}: is not an {kind} workbook (it looks like {_LOOKS_LIKE[found]})"
             raise SheetError(msg, hint=_FIX_HINT.get(found))
         _check_zip(path, kind, data)
+        return _scanned(path, kind, data, digest)
+    return None
+
+
+_SCANS: OrderedDict[str, WorkbookScan] = OrderedDict()  # by sha256: retry reads a file thrice
+
+
+def _scanned(path: Path, kind: str, data: bytes, digest: str) -> WorkbookScan:
+    scan = _SCANS.get(digest)
+    if scan is None:
+        scan = _SCANS[digest] = scan_workbook(path, kind, data)
+        while len(_SCANS) > 4:
+            _SCANS.popitem(last=False)
+    return scan
 
 
 def _check_csv_content(path: Path, found: str) -> None:
@@ -246,13 +295,20 @@ def _sniff_delimiter(data: bytes, encoding: str, header_row: int) -> str:
     lines = data[: 1 << 16].decode(encoding, errors="replace").split("\n")
     if len(lines) < header_row:
         return ","
-    line = lines[header_row - 1]
+    # Delimiters inside quoted names ("Notes; misc") do not count.
+    line = _QUOTED.sub("", lines[header_row - 1])
     counts = [line.count(d) for d in DELIMITERS]
     return DELIMITERS[counts.index(max(counts))] if max(counts) else ","
 
 
 def _read_csv(
-    path: Path, data: bytes, header_row: int, digest: str, encoding: str | None
+    path: Path,
+    data: bytes,
+    header_row: int,
+    digest: str,
+    delimiter: str | None,
+    check_quotes: bool = True,
+    encoding: str | None = None,
 ) -> SourceSheet:
     warnings = []
     if encoding is None:
@@ -264,7 +320,7 @@ def _read_csv(
             f"{path}: cannot decode the file as {encoding}",
             hint="check the --encoding name, or leave it out to detect UTF-8",
         )
-    delimiter = _sniff_delimiter(data, encoding, header_row)
+    delimiter = delimiter or _sniff_delimiter(data, encoding, header_row)
     where = f"{path}: the file"
     try:
         raw = pd.read_csv(
@@ -285,8 +341,22 @@ def _read_csv(
         raise _csv_parse_error(path, exc) from exc
     header = [str(v) for v in raw.iloc[0]]
     frame, columns = _split_header(header, raw.iloc[1:], header_row, where)
+    notes: list[CellNote] = []
+    if check_quotes and line_count(data, encoding) != header_row - 1 + len(raw):
+        # More lines than rows: some cells span lines. Cheap to know, rarer to look into.
+        notes = check_cells_spanning_lines(path, frame, header, delimiter)
     return SourceSheet(
-        path, "csv", None, header_row, columns, frame, encoding, delimiter, digest, warnings
+        path,
+        "csv",
+        None,
+        header_row,
+        columns,
+        frame,
+        encoding,
+        delimiter,
+        digest,
+        notes,
+        warnings,
     )
 
 
@@ -307,9 +377,11 @@ def _csv_parse_error(path: Path, exc: Exception) -> SheetError:
 # -- workbooks ------------------------------------------------------------------------------
 
 
-def _open_workbook(path: Path, kind: str) -> CalamineWorkbook:
+def _open_workbook(path: Path, kind: str, data: bytes) -> CalamineWorkbook:
+    # From the bytes already checked: the file cannot change in between, and a path whose
+    # name is not UTF-8 (which calamine cannot open by name) reads like any other.
     try:
-        return CalamineWorkbook.from_path(str(path))
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except CalamineError as exc:
         raise SheetError(f"{path}: cannot be read as an {kind} workbook ({exc})") from exc
 

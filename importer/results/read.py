@@ -8,11 +8,18 @@ from pathlib import Path
 
 import pandas as pd
 
-import importer
+from importer import __version__
 from importer.errors import ResultsError, SheetError
 from importer.models import RESULT_COLUMNS
 from importer.reading.sheet import list_sheets, read_sheet
-from importer.results.write import FORMAT_VERSION, META_SHEET, describe_error, unneutralize
+from importer.results.layout import source_column
+from importer.results.write import (
+    FORMAT_VERSION,
+    META_SHEET,
+    describe_error,
+    text_sha256,
+    unneutralize,
+)
 
 
 @dataclass
@@ -88,23 +95,20 @@ def _read_csv_results(path: Path, mapping_path: Path | None) -> ResultsWorkbook:
         raise ResultsError(
             f"{mapping_path}: cannot read the mapping ({describe_error(exc)})"
         ) from exc
-    sheet = read_sheet(path)
+    # Written with commas: no guessing, which a header full of ";" would mislead; and
+    # csv.writer quoted every cell, so a cell over many lines is no stray quote.
+    sheet = read_sheet(path, delimiter=",", check_quotes=False)
     frame = sheet.frame.apply(unneutralize).set_axis(
         [c[1:] if c.startswith("'") else c for c in sheet.columns], axis=1
     )
     source = [c for c in frame.columns if c not in RESULT_COLUMNS]
     _require_columns(f"{path}: the file", list(frame.columns), list(RESULT_COLUMNS), "result")
+    names = [source_column(c) for c in source]
     facts = {"format_version": FORMAT_VERSION, "results_kind": "csv"}
-    facts |= {"source_columns": json.dumps(source), "mapping_path": str(mapping_path)}
-    source_frame = frame[source].set_axis([_unclash(c) for c in source], axis=1)
+    facts |= {"source_columns": json.dumps(names), "mapping_path": str(mapping_path)}
+    source_frame = frame[source].set_axis(names, axis=1)
     results = frame[list(RESULT_COLUMNS)]
     return ResultsWorkbook(path, source_frame, results, facts, mapping_text, None)
-
-
-def _unclash(column: str) -> str:
-    """A source column renamed because it was called like a result column gets its name back."""
-    original = column.removesuffix(" (source)")
-    return original if original in RESULT_COLUMNS else column
 
 
 # -- xlsx -----------------------------------------------------------------------------------
@@ -121,7 +125,7 @@ def _read_xlsx_results(path: Path) -> ResultsWorkbook:
     if facts.get("format_version") != FORMAT_VERSION:
         raise ResultsError(
             f"{path}: results format {facts.get('format_version')!s} is not supported",
-            hint=f"this enerflo-import ({importer.__version__}) reads format {FORMAT_VERSION}",
+            hint=f"this enerflo-import ({__version__}) reads format {FORMAT_VERSION}",
         )
     name = facts.get("results_sheet", "")
     if name not in sheets:
@@ -131,6 +135,7 @@ def _read_xlsx_results(path: Path) -> ResultsWorkbook:
         )
     sheet = read_sheet(path, sheet=name)
     written, source = _column_lists(path, facts)
+    _verify(path, facts)
     where = f'{path}: sheet "{name}"'
     _require_columns(where, sheet.columns, written, "source")
     frame = sheet.frame[written[: len(source)]].set_axis(source, axis=1)
@@ -151,6 +156,27 @@ def _column_lists(path: Path, facts: dict[str, str]) -> tuple[list[str], list[st
     if not (isinstance(written, list) and isinstance(source, list)):
         raise ResultsError(f"{path}: the hidden {META_SHEET} sheet is damaged (column lists)")
     return [str(c) for c in written], [str(c) for c in source]
+
+
+def _verify(path: Path, facts: dict[str, str]) -> None:
+    """The hidden sheet's long values read back exactly as written (files written before
+    the checksums existed are taken as they are)."""
+    checks = {
+        "mapping": ("mapping_sha256", facts.get("mapping_text", "")),
+        "column lists": (
+            "columns_sha256",
+            facts.get("written_columns", "") + facts.get("source_columns", ""),
+        ),
+    }
+    for what, (key, value) in checks.items():
+        expected = facts.get(key)
+        if expected is not None and text_sha256(value) != expected:
+            raise ResultsError(
+                f"{path}: the hidden {META_SHEET} sheet does not read back as written "
+                f"(its {what} changed or was cut, as Excel does to a cell over 32,767 "
+                "characters)",
+                hint="retry from the results file as enerflo-import wrote it, or run send again",
+            )
 
 
 def _read_meta(path: Path) -> dict[str, str]:

@@ -40,7 +40,8 @@ def message_kind(message: str) -> str:
 
 
 def group_problems(problems: list[Problem], results: pd.DataFrame) -> list[ProblemGroup]:
-    """Every kind of problem, most rows first: validation codes, then API answers.
+    """Every kind of problem: errors (validation codes and API answers), then warnings,
+    each most rows first.
 
     A row counts once per kind. `results` holds the import_* columns, indexed by row.
     """
@@ -58,4 +59,4 @@ def group_problems(problems: list[Problem], results: pd.DataFrame) -> list[Probl
         ProblemGroup(kind, is_error, len(rows), first.row, first.message)
         for (kind, is_error), (rows, first) in groups.items()
     ]
-    return sorted(found, key=lambda group: (-group.rows, not group.is_error))
+    return sorted(found, key=lambda group: (not group.is_error, -group.rows))

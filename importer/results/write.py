@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import math
 import os
-import tempfile
+import re
+import secrets
+import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -19,10 +23,12 @@ from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-import importer
+from importer import __version__
 from importer.errors import OutputError
+from importer.masking import displayable
 from importer.models import ACCEPTED, RESULT_COLUMNS, Problem, RowStatus
 from importer.reading.sheet import SourceSheet
+from importer.results.layout import cell_chunks, sheet_title, written_column, xlsx_misfit
 from importer.results.summary import group_problems
 
 FORMAT_VERSION = "1"
@@ -30,20 +36,23 @@ META_SHEET = "_enerflo_import"
 SUMMARY_SHEET = "Summary"
 CSV_SHEET = "Leads"
 MAX_COMMENTS = 10_000  # Excel crawls with more; every message is also in import_message.
-CHUNK = 32_000  # an xlsx cell holds at most 32,767 characters
+# Temp files of an earlier run killed mid-write, older than this process, are ours to clean.
+STARTED_AT = time.time()
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 STATUS_COLOURS = {
     # status -> (fill, font), Excel's own "good / bad / neutral" palette plus grey
-    "created": ("#C6EFCE", "#006100"),
-    "updated": ("#C6EFCE", "#006100"),
-    "valid": ("#C6EFCE", "#006100"),
-    "invalid": ("#FFC7CE", "#9C0006"),
-    "rejected": ("#FFC7CE", "#9C0006"),
-    "failed": ("#FCD5B4", "#974706"),
-    "pending": ("#E7E6E6", "#595959"),
+    RowStatus.CREATED: ("#C6EFCE", "#006100"),
+    RowStatus.UPDATED: ("#C6EFCE", "#006100"),
+    RowStatus.VALID: ("#C6EFCE", "#006100"),
+    RowStatus.INVALID: ("#FFC7CE", "#9C0006"),
+    RowStatus.REJECTED: ("#FFC7CE", "#9C0006"),
+    RowStatus.FAILED: ("#FCD5B4", "#974706"),
+    RowStatus.PENDING: ("#E7E6E6", "#595959"),
 }
 # Safe to follow: re-running the same command resumes from the journal, so nothing accepted
 # is sent again (another -o would start a new journal and send every row again).
+ERROR_FILL = "#FFC7CE"  # a source cell that broke a rule (Excel's "bad" red)
+WARNING_FILL = "#FFF2CC"  # a cell repaired or suspicious: a milder yellow
 OUTPUT_HINT = (
     "close the file if it is open in Excel (or free disk space), then run the same command "
     "again: it resumes from the journal and sends nothing accepted twice"
@@ -66,7 +75,7 @@ class SourceFacts:
     @classmethod
     def of(cls, sheet: SourceSheet) -> SourceFacts:
         return cls(
-            str(sheet.path),
+            str(sheet.path.resolve()),
             sheet.sha256,
             sheet.kind,
             sheet.sheet_name or "",
@@ -119,13 +128,32 @@ def write_results(out: Path, content: ResultsContent) -> None:
     if kind not in (".xlsx", ".csv"):
         raise OutputError(f"{out}: results must be an .xlsx or .csv file", hint=OUTPUT_HINT)
     table = _ResultsTable.build(content)
+    misfit = xlsx_misfit(table.columns, table.series, len(table.index)) if kind == ".xlsx" else None
+    if misfit is not None:
+        # check_fits should have refused this before sending; never cut it silently now.
+        fallback = out.with_suffix(".csv")
+        _write_atomically(fallback, lambda tmp: _write_csv(tmp, table))
+        raise OutputError(
+            f"{out}: the results do not fit in an xlsx file ({misfit}); they were written "
+            f"whole to {fallback} instead",
+            hint=f"retry from {fallback} with -m and the mapping",
+        )
+    if kind == ".csv":
+        _write_atomically(out, lambda tmp: _write_csv(tmp, table))
+        return
+    facts = _facts(content, table)
+    _write_atomically(out, lambda tmp: _write_xlsx(tmp, table, content, facts))
+
+
+def _write_atomically(out: Path, write: Callable[[Path], None]) -> None:
+    """Run `write` on a temp file beside OUT, then put it in OUT's place.
+
+    The temp file is created with the mode the user's umask gives a new file, or with
+    OUT's own mode when OUT exists (a results file made private stays private).
+    """
     tmp = _temp_beside(out)
     try:
-        if kind == ".csv":
-            _write_csv(tmp, table)
-        else:
-            _write_xlsx(tmp, table, content, _facts(content, table))
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a results file is a normal document
+        write(tmp)
         os.replace(tmp, out)
     except (OSError, XlsxWriterException) as exc:
         raise OutputError(
@@ -152,9 +180,9 @@ class _ResultsTable:
         source = list(rows.columns)
         results = content.results.reindex(index=rows.index, columns=list(RESULT_COLUMNS))
         series = [_text_series(rows[c]) for c in source]
-        series += [_text_series(results[c]) for c in RESULT_COLUMNS]
-        written = [f"{c} (source)" if c in RESULT_COLUMNS else c for c in source]
-        name = _sheet_title(content.sheet_title)
+        series += [_displayable(_text_series(results[c])) for c in RESULT_COLUMNS]
+        written = [written_column(c) for c in source]
+        name = sheet_title(content.sheet_title, {SUMMARY_SHEET, META_SHEET}, CSV_SHEET)
         return cls(name, written + list(RESULT_COLUMNS), source, series, rows.index)
 
     @cached_property
@@ -176,23 +204,61 @@ def _text_series(column: pd.Series) -> pd.Series:
     return pd.Series(text, index=column.index, dtype=str)
 
 
-def _sheet_title(name: str | None) -> str:
-    """The source sheet's name, made a legal xlsx title that clashes with neither of ours."""
-    title = "".join("_" if ch in "[]:*?/\\" else ch for ch in (name or CSV_SHEET))[:31]
-    taken = {SUMMARY_SHEET.casefold(), META_SHEET.casefold()}
-    return CSV_SHEET if not title.strip("'") or title.casefold() in taken else title
+def _displayable(column: pd.Series) -> pd.Series:
+    """A results column with file-name bytes that are not UTF-8 escaped (messages can name
+    a survey photo); one join finds out whether any cell needs it."""
+    try:
+        "".join(column.tolist()).encode("utf-8")
+    except UnicodeEncodeError:
+        return column.map(displayable)
+    return column
 
 
 def _temp_beside(out: Path) -> Path:
+    """A new, empty temp file beside OUT (see _write_atomically for its mode)."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        _remove_stale_temps(out)
+        mode = _mode_of(out)
+        for _ in range(100):
+            tmp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
+            try:
+                handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.close(handle)
+            return tmp
+        raise FileExistsError(f"no free temp file name beside {out}")
     except OSError as exc:
         raise OutputError(
             f"{out}: cannot write the results ({describe_error(exc)})", OUTPUT_HINT
         ) from exc
-    os.close(handle)
-    return Path(name)
+
+
+def _mode_of(out: Path) -> int | None:
+    """OUT's permission bits when it exists (kept on replace), else None (umask decides)."""
+    try:
+        return out.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return None
+
+
+def _remove_stale_temps(out: Path) -> None:
+    """Delete our temp files for OUT that a killed earlier run left behind.
+
+    Ours: named `.<OUT name>.<8 characters>.tmp` (as this module and, before it, mkstemp
+    named them) and last written before this process started, so never a write in flight.
+    """
+    pattern = re.compile(re.escape(f".{out.name}.") + r"[a-z0-9_]{8}\.tmp")
+    for entry in os.scandir(out.parent):
+        if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            try:
+                if entry.stat(follow_symlinks=False).st_mtime < STARTED_AT:
+                    os.unlink(entry.path)
+            except FileNotFoundError:
+                pass  # another run cleaned it first
 
 
 def describe_error(exc: Exception) -> str:
@@ -276,18 +342,28 @@ def _write_xlsx(
     book.close()
 
 
+@dataclass
+class _Mark:
+    """What a source cell is marked with: the messages, and whether any is an error."""
+
+    messages: list[str] = field(default_factory=list)
+    error: bool = False
+
+
 def _flagged_cells(
     problems: list[Problem], field_columns: dict[str, tuple[str, ...]], table: _ResultsTable
-) -> dict[int, dict[int, list[str]]]:
-    """Sheet row -> column -> messages, for the source cells behind each failed rule."""
+) -> dict[int, dict[int, _Mark]]:
+    """Sheet row -> column -> mark, for the source cells behind each problem: the ones
+    that broke a rule (errors) and the ones repaired or suspicious (warnings)."""
     position = {name: j for j, name in enumerate(table.source_columns)}
-    errors = [p for p in problems if p.is_error]
-    rows = table.index.get_indexer([p.row for p in errors])
-    flagged: dict[int, dict[int, list[str]]] = {}
-    for problem, row in zip(errors, rows, strict=True):
+    rows = table.index.get_indexer([p.row for p in problems])
+    flagged: dict[int, dict[int, _Mark]] = {}
+    for problem, row in zip(problems, rows, strict=True):
         columns = [position[c] for c in field_columns.get(problem.field, ()) if c in position]
         for j in columns if row >= 0 else ():
-            flagged.setdefault(int(row) + 1, {}).setdefault(j, []).append(problem.message)
+            mark = flagged.setdefault(int(row) + 1, {}).setdefault(j, _Mark())
+            mark.messages.append(problem.message)
+            mark.error |= problem.is_error
     return flagged
 
 
@@ -295,15 +371,24 @@ def _write_data(
     book: xlsxwriter.Workbook,
     ws: Worksheet,
     table: _ResultsTable,
-    flagged: dict[int, dict[int, list[str]]],
+    flagged: dict[int, dict[int, _Mark]],
 ) -> None:
     last_row, last_col = len(table.index), len(table.columns) - 1
     header = book.add_format({"bold": True, "bg_color": "#F2F2F2", "bottom": 1})
-    bad_cell = book.add_format({"bg_color": "#FFC7CE"})
+    fills = {
+        True: book.add_format({"bg_color": ERROR_FILL}),
+        False: book.add_format({"bg_color": WARNING_FILL}),
+    }
     for j, width in enumerate(_widths(table)):
         ws.set_column(j, j, width)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, last_row, last_col)
+    # Printed (or saved as PDF): landscape, one page wide, the header on every page.
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    # Every cell is text on purpose (zips, phones, ids): no green "number stored as text" marks.
+    ws.ignore_errors({"number_stored_as_text": f"A1:{_cell_name(max(last_row, 1), last_col)}"})
     _status_formats(book, ws, table.columns.index("import_status"), last_row)
     for j, name in enumerate(table.columns):
         ws.write_string(0, j, name, header)
@@ -312,7 +397,7 @@ def _write_data(
     for r, row in enumerate(table.rows(), start=1):
         marks = flagged.get(r)
         if marks is not None:
-            comments = _write_marked_row(ws, r, row, marks, bad_cell, comments)
+            comments = _write_marked_row(ws, r, row, marks, fills, comments)
             continue
         for j, value in enumerate(row):
             if value:
@@ -323,22 +408,36 @@ def _write_marked_row(
     ws: Worksheet,
     r: int,
     row: tuple[str, ...],
-    marks: dict[int, list[str]],
-    bad_cell: Format,
+    marks: dict[int, _Mark],
+    fills: dict[bool, Format],
     comments: int,
 ) -> int:
     for j, value in enumerate(row):
-        if j in marks:
+        mark = marks.get(j)
+        if mark is None:
             if value:
-                ws.write_string(r, j, value, bad_cell)
-            else:
-                ws.write_blank(r, j, None, bad_cell)
-            if comments > 0:
-                ws.write_comment(r, j, "\n".join(marks[j]), {"x_scale": 2.5, "y_scale": 1.5})
-                comments -= 1
-        elif value:
-            ws.write_string(r, j, value)
+                ws.write_string(r, j, value)
+            continue
+        fill = fills[mark.error]
+        if value:
+            ws.write_string(r, j, value, fill)
+        else:
+            ws.write_blank(r, j, None, fill)
+        if comments > 0:
+            comment = displayable("\n".join(mark.messages))
+            ws.write_comment(r, j, comment, {"x_scale": 2.5, "y_scale": 1.5})
+            comments -= 1
     return comments
+
+
+def _cell_name(row: int, col: int) -> str:
+    """Zero-based (row, col) -> "A1"-style name."""
+    letters = ""
+    col += 1
+    while col:
+        col, rest = divmod(col - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row + 1}"
 
 
 def _widths(table: _ResultsTable, sample: int = 2000) -> list[float]:
@@ -361,13 +460,15 @@ def _write_summary(
     book: xlsxwriter.Workbook, ws: Worksheet, table: _ResultsTable, content: ResultsContent
 ) -> None:
     bold = book.add_format({"bold": True})
-    ws.set_column(0, 0, 24)
-    ws.set_column(1, 1, 48)
-    ws.set_column(2, 3, 14)
-    ws.set_column(4, 4, 70)
+    title = book.add_format({"bold": True, "font_size": 14})
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    # Facts and counts use A:B (a fact's value runs on over the empty cells beside it); the
+    # problems table uses A:E; the chart sits beside the counts.
+    for col, width in enumerate((30, 10, 8, 12, 80)):
+        ws.set_column(col, col, width)
     summary, source = content.summary, content.source
-    lines: list[tuple[str, ...]] = [
-        ("enerflo-import results",),
+    facts: list[tuple[str, str]] = [
         ("source file", Path(source.path).name),
         ("source sheet", source.sheet),
         ("source sha256", source.sha256),
@@ -381,48 +482,111 @@ def _write_summary(
         ),
         ("started at", summary.started_at),
         ("finished at", summary.finished_at),
-        *summary.extra.items(),
-        (),
-        ("status", "rows"),
-        *_status_counts(table),
-        (),
-        ("problem", "kind", "rows", "example row", "example message"),
-        *_top_problems(content, table),
+        *((key, value) for key, value in summary.extra.items() if value),
     ]
-    for r, line in enumerate(lines):
-        fmt = bold if r == 0 or line[:1] in (("status",), ("problem",)) else None
-        for j, value in enumerate(line):
-            if value:
-                ws.write_string(r, j, str(value), fmt)
+    ws.write_string(0, 0, "enerflo-import results", title)
+    r = 1
+    for key, value in facts:
+        ws.write_string(r, 0, key)
+        ws.write_string(r, 1, displayable(value))
+        r += 1
+    r = _write_counts(book, ws, r + 1, _status_counts(table), bold)
+    right = book.add_format({"bold": True, "align": "right"})
+    for col, (name, fmt) in enumerate(
+        (
+            ("problem", bold),
+            ("kind", bold),
+            ("rows", right),
+            ("example row", right),
+            ("example message", bold),
+        )
+    ):
+        ws.write_string(r + 1, col, name, fmt)
+    for i, line in enumerate(_top_problems(content, table), start=r + 2):
+        kind, severity, rows, example_row, example = line
+        ws.write_string(i, 0, displayable(kind))
+        ws.write_string(i, 1, severity)
+        ws.write_number(i, 2, rows)
+        if example_row:
+            ws.write_number(i, 3, example_row)
+        ws.write_string(i, 4, displayable(example))
 
 
-def _status_counts(table: _ResultsTable) -> list[tuple[str, str]]:
+def _write_counts(
+    book: xlsxwriter.Workbook,
+    ws: Worksheet,
+    first: int,
+    counts: list[tuple[str, int]],
+    bold: Format,
+) -> int:
+    """Rows per status as numbers, and a bar chart of them; returns the next free row."""
+    ws.write_string(first, 0, "status", bold)
+    ws.write_string(first, 1, "rows", book.add_format({"bold": True, "align": "right"}))
+    for i, (status, n) in enumerate(counts, start=first + 1):
+        ws.write_string(i, 0, status, bold if status == "total" else None)
+        ws.write_number(i, 1, n, bold if status == "total" else None)
+    shown = [(status, n) for status, n in counts if status != "total"]
+    end = first + len(counts) + 1
+    if shown:
+        chart = book.add_chart({"type": "bar"})
+        last = first + len(shown)
+        colours = [_font_colour(status) for status, _ in shown]
+        chart.add_series(
+            {
+                "name": "rows",
+                "categories": [SUMMARY_SHEET, first + 1, 0, last, 0],
+                "values": [SUMMARY_SHEET, first + 1, 1, last, 1],
+                "points": [{"fill": {"color": colour}} for colour in colours],
+                "data_labels": {"value": True},
+            }
+        )
+        chart.set_title({"name": "Rows by status", "name_font": {"size": 11}})
+        chart.set_legend({"none": True})
+        chart.set_y_axis({"reverse": True})
+        height = 90 + 30 * len(shown)
+        chart.set_size({"width": 560, "height": height})
+        ws.insert_chart(first, 2, chart, {"x_offset": 10})
+        # The next table starts below the chart (rows are 20 px high).
+        end = max(end, first + math.ceil(height / 20) + 1)
+    return end
+
+
+def _font_colour(status: str) -> str:
+    """The colour a status is written in (grey for anything unknown)."""
+    known = {str(s): colours for s, colours in STATUS_COLOURS.items()}
+    return known.get(status, ("", "#7F7F7F"))[1]
+
+
+def _status_counts(table: _ResultsTable) -> list[tuple[str, int]]:
     counts = Counter(table.values[table.columns.index("import_status")])
     order = [str(s) for s in RowStatus] + sorted(set(counts) - {str(s) for s in RowStatus})
-    lines = [(status, str(counts[status])) for status in order if counts[status]]
-    return lines + [("total", str(len(table.index)))]
+    lines = [(status, counts[status]) for status in order if counts[status]]
+    return lines + [("total", len(table.index))]
 
 
-def _top_problems(content: ResultsContent, table: _ResultsTable, most: int = 20):
-    groups = group_problems(content.problems, content.results)[:most]
-    lines: list[tuple[str, ...]] = []
-    for group in groups:
+def _top_problems(
+    content: ResultsContent, table: _ResultsTable, most: int = 20
+) -> list[tuple[str, str, int, int, str]]:
+    """(kind, error or warning, rows, example sheet row or 0, example message)."""
+    lines = []
+    for group in group_problems(content.problems, content.results)[:most]:
         row = int(table.index.get_indexer([group.example_row])[0]) + 2
-        kind = "error" if group.is_error else "warning"
-        lines.append(
-            (group.kind, kind, str(group.rows), str(row) if row > 1 else "", group.example)
-        )
+        severity = "error" if group.is_error else "warning"
+        lines.append((group.kind, severity, group.rows, row if row > 1 else 0, group.example))
     return lines
 
 
 def _facts(content: ResultsContent, table: _ResultsTable) -> list[tuple[str, str]]:
     source, summary = content.source, content.summary
+    # Lists as ASCII JSON: \uXXXX escapes read back exactly, whatever the names hold.
+    written = json.dumps(table.columns)
+    source_columns = json.dumps(table.source_columns)
     return [
         ("format_version", FORMAT_VERSION),
-        ("tool_version", importer.__version__),
+        ("tool_version", __version__),
         ("command", summary.command),
         ("written_at", summary.finished_at),
-        ("source_path", source.path),
+        ("source_path", displayable(source.path)),
         ("source_sha256", source.sha256),
         ("kind", source.kind),
         ("source_sheet", source.sheet),
@@ -433,12 +597,19 @@ def _facts(content: ResultsContent, table: _ResultsTable) -> list[tuple[str, str
         # What retry keeps taken whatever the user does to the cells: ids accepted so far.
         ("accepted_ids", json.dumps(_accepted_ids(content.results), ensure_ascii=False)),
         ("results_sheet", table.sheet_name),
-        ("source_columns", json.dumps(table.source_columns, ensure_ascii=False)),
-        ("written_columns", json.dumps(table.columns, ensure_ascii=False)),
+        ("source_columns", source_columns),
+        ("written_columns", written),
         ("result_columns", json.dumps(list(RESULT_COLUMNS))),
         # What retry compares with to report rows deleted by hand.
         ("record_ids", json.dumps(table.series[table.columns.index("import_record_id")].tolist())),
+        # What read_results checks it got back: Excel cuts cells it cannot hold on save.
+        ("mapping_sha256", text_sha256(content.mapping_text)),
+        ("columns_sha256", text_sha256(written + source_columns)),
     ]
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _accepted_ids(results: pd.DataFrame) -> dict[str, str]:
@@ -449,12 +620,13 @@ def _accepted_ids(results: pd.DataFrame) -> dict[str, str]:
 
 
 def _write_meta(ws: Worksheet, facts: list[tuple[str, str]]) -> None:
-    """key/value rows; a value longer than a cell holds continues on rows with the same key."""
+    """key/value rows; a value longer than a cell holds continues on rows with the same key,
+    in pieces of at most 32,000 UTF-16 units (what Excel counts), so Excel never cuts one."""
     ws.write_string(0, 0, "key")
     ws.write_string(0, 1, "value")
     r = 1
     for key, value in facts:
-        for start in range(0, max(len(value), 1), CHUNK):
+        for piece in cell_chunks(value):
             ws.write_string(r, 0, key)
-            ws.write_string(r, 1, value[start : start + CHUNK])
+            ws.write_string(r, 1, piece)
             r += 1

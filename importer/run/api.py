@@ -26,8 +26,10 @@ from importer.errors import (
 )
 from importer.mapping.load import load_mapping, parse_mapping
 from importer.mapping.model import ColumnMapping
+from importer.masking import displayable
 from importer.models import ACCEPTED, RESULT_COLUMNS, RowStatus
 from importer.reading.sheet import SourceSheet, read_sheet
+from importer.results.layout import check_fits, written_column
 from importer.results.read import ResultsWorkbook, accepted_ids, read_results, recorded_facts
 from importer.results.summary import group_problems
 from importer.results.write import ResultsContent, ResultsSummary, SourceFacts, write_results
@@ -50,7 +52,7 @@ from importer.run.outfile import (
     utc_now,
 )
 from importer.run.report import Callbacks, Report, RunPlan, StopReason
-from importer.run.retry_plan import RetryPlan, plan_retry
+from importer.run.retry_plan import RetryPlan, as_sheet, plan_retry
 from importer.run.rows import PreparedRows, prepare_rows
 from importer.run.sending import (
     Connection,
@@ -86,6 +88,7 @@ def validate(
     source_sheet = _read_source(source, sheet, column_mapping, encoding)
     prepared = prepare_rows(source_sheet, column_mapping, _folder(files_dir, source))
     check_out(target, [source], len(prepared.records))
+    check_fits(target, source_sheet, column_mapping.text)
     with OutLock(target, "validate"):
         _refuse_replacing_sent_rows(target, "validate")
         results = prepared.initial_results(RowStatus.VALID)
@@ -132,6 +135,7 @@ def send(
     source_sheet = _read_source(source, sheet, column_mapping, encoding)
     prepared = prepare_rows(source_sheet, column_mapping, _folder(files_dir, source))
     check_out(target, [source], len(prepared.records))
+    check_fits(target, source_sheet, column_mapping.text)
     callbacks = Callbacks(progress)
     with OutLock(target, "send"):
         _check_send_target(target, fresh)
@@ -206,6 +210,7 @@ def retry(
         if target.resolve() != results_path.resolve():
             sources.append(results_path)
         check_out(target, sources, len(workbook.frame))
+        check_fits(target, as_sheet(workbook), column_mapping.text)
         if target.resolve() != results_path.resolve():
             _refuse_replacing_sent_rows(target, "retry")
         identity = {
@@ -307,7 +312,10 @@ def _finish(
     return Report(
         command=summary.command,
         out=target,
-        results=pd.concat([content.rows, results[list(RESULT_COLUMNS)]], axis=1),
+        # Source columns named like ours carry " (source)", as in the results file.
+        results=pd.concat(
+            [content.rows.rename(columns=written_column), results[list(RESULT_COLUMNS)]], axis=1
+        ),
         problems=group_problems(content.problems, results),
         destination=plan.destination if plan else None,
         stopped=stop,
@@ -325,7 +333,8 @@ def _raise_or_return(report: Report, failure: RunError | None) -> Report:
 
 
 def _start(callbacks: Callbacks, plan: RunPlan) -> None:
-    if plan.to_send and not callbacks.starting(plan):
+    go_ahead = callbacks.starting(plan)
+    if plan.to_send and not go_ahead:
         raise UsageError("cancelled; nothing was sent")
 
 
@@ -368,7 +377,7 @@ def _read_source(
     source: Path, sheet: str | None, mapping: ColumnMapping, encoding: str | None
 ) -> SourceSheet:
     # The reader ignores a sheet name for csv, so the mapping's default is safe to pass.
-    return read_sheet(source, sheet or mapping.sheet, mapping.header_row, encoding)
+    return read_sheet(source, sheet or mapping.sheet, mapping.header_row, encoding=encoding)
 
 
 def _folder(files_dir: PathLike | None, source: Path) -> Path:
@@ -406,7 +415,7 @@ def _recorded_source(workbook: ResultsWorkbook) -> SourceFacts:
 def _run_identity(sheet: SourceSheet, mapping: ColumnMapping) -> dict[str, str]:
     """What a send journal belongs to: the same source bytes under the same mapping."""
     return {
-        "source": sheet.path.name,
+        "source": displayable(sheet.path.name),  # SQLite refuses lone surrogates
         "source_sha256": sheet.sha256,
         "mapping_sha256": _text_sha256(mapping.text),
         "sheet": sheet.sheet_name or "",

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from importer.errors import BadInputError, OutputError, RunError, UsageError
+from importer.errors import OutputError, RunError, UsageError
 
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
 RESULT_SUFFIXES = (".xlsx", ".csv")
@@ -80,17 +80,6 @@ def check_out(out: Path, sources: list[Path], rows: int) -> None:
         raise OutputError(
             f"{out.parent}: cannot write the results there ({exc.strerror})", hint="give another -o"
         ) from exc
-
-
-def refuse_replacing_sent_rows(out: Path, accepted: int, where: str, command: str) -> None:
-    """Refuse to let `command` replace results that hold rows already accepted somewhere."""
-    if accepted:
-        raise BadInputError(
-            f"{out}: holds the results of a send ({accepted} rows accepted at {where}); "
-            f"{command} would replace them",
-            hint="give another -o"
-            + (", or --fresh to send every row again" if command == "send" else ""),
-        )
 
 
 class OutLock:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from importer.errors import ResultsError
 from importer.mapping.model import ColumnMapping
-from importer.models import ACCEPTED, Problem
+from importer.models import ACCEPTED, Problem, RowStatus
 from importer.reading.sheet import SourceSheet
 from importer.records import RECORD_ID
 from importer.results.read import ResultsWorkbook, accepted_ids
@@ -66,7 +66,7 @@ def plan_retry(
     recorded = results["import_record_id"].astype(str).str.strip()
     accepted_cells = status.isin(ACCEPTED_TEXT) | _recorded_as_accepted(workbook)
     added = results.index[(status == "") & (recorded == "") & ~accepted_cells].tolist()
-    sheet = _as_sheet(workbook)
+    sheet = as_sheet(workbook)
     records = map_sheet(sheet, mapping)
     records.lead[RECORD_ID.name] = _kept_ids(records.record_ids, recorded, status, mapping)
     prepared = check_records(sheet.frame, records, mapping, files_dir)
@@ -82,7 +82,7 @@ def plan_retry(
     )
 
 
-def _as_sheet(workbook: ResultsWorkbook) -> SourceSheet:
+def as_sheet(workbook: ResultsWorkbook) -> SourceSheet:
     """The source columns as the user left them, in the shape the mapping reads."""
     return SourceSheet(
         path=workbook.path,
@@ -108,14 +108,9 @@ def _kept_ids(
     read from a column is otherwise the user's to fix in place, and a row never sent
     (invalid, or valid in a dry run) takes the id its cells give now.
     """
-    maybe_sent = (
-        ("failed", "pending", "rejected")
-        if mapping.lead[RECORD_ID.name].hash
-        else (
-            "failed",
-            "pending",
-        )
-    )
+    maybe_sent = [RowStatus.FAILED, RowStatus.PENDING]
+    if mapping.lead[RECORD_ID.name].hash:
+        maybe_sent.append(RowStatus.REJECTED)
     keep = (recorded != "") & status.isin(maybe_sent)
     return recorded.where(keep, mapped)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pandas as pd
 from importer.mapping.apply import apply_mapping
 from importer.mapping.model import ColumnMapping
 from importer.models import RESULT_COLUMNS, Problem, RowStatus
+from importer.reading.notes import CellNote, cell_note_problems
 from importer.reading.sheet import SourceSheet
 from importer.records import LeadRecords
 from importer.validation.appointment import normalize_appointments
@@ -62,9 +64,18 @@ def map_sheet(sheet: SourceSheet, mapping: ColumnMapping) -> LeadRecords:
 
 
 def check_records(
-    rows: pd.DataFrame, records: LeadRecords, mapping: ColumnMapping, files_dir: Path
+    rows: pd.DataFrame,
+    records: LeadRecords,
+    mapping: ColumnMapping,
+    files_dir: Path,
+    cell_notes: Iterable[CellNote] = (),
 ) -> PreparedRows:
-    """Normalize and check every part of every record (lead, appointment, survey files)."""
+    """Normalize and check every part of every record (lead, appointment, survey files).
+
+    `cell_notes` are the reader's findings about single cells (a formula without a saved
+    value, an error value): each becomes a problem of the fields mapped from that column.
+    The records' own problems (what mapping the cells found) come first.
+    """
     leads = validate_leads(records.lead, on_duplicate=mapping.on_duplicate, checks=records.checks)
     date_time = mapping.appointment.get("date_time")
     appointment, apt_problems = normalize_appointments(
@@ -79,14 +90,21 @@ def check_records(
         rows=rows,
         mapping=mapping,
         records=records.with_parts(lead=leads.leads, appointment=appointment),
-        problems=[*records.problems, *leads.problems, *apt_problems, *file_problems],
+        problems=[
+            *records.problems,
+            *leads.problems,
+            *apt_problems,
+            *file_problems,
+            *cell_note_problems(cell_notes, mapping.field_columns(), leads.leads),
+        ],
         files_dir=files_dir,
     )
 
 
 def prepare_rows(sheet: SourceSheet, mapping: ColumnMapping, files_dir: Path) -> PreparedRows:
     """Map and check a sheet read from its source."""
-    return check_records(sheet.frame, map_sheet(sheet, mapping), mapping, files_dir)
+    records = map_sheet(sheet, mapping)
+    return check_records(sheet.frame, records, mapping, files_dir, sheet.cell_notes)
 
 
 def _joined(problems: list[Problem], index: pd.Index, is_error: bool) -> pd.Series:

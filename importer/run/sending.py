@@ -45,12 +45,14 @@ def open_sender(
     if connection.base_url is None:
         with running_sandbox(port=0) as box:
             config = SenderConfig(box.base_url, "partner", box.api_key, rate_limit)
-            with LeadSender(config, on_wait=callbacks.waiting) as sender:
+            with LeadSender(
+                config, on_wait=callbacks.waiting, should_stop=callbacks.should_stop
+            ) as sender:
                 yield sender
         return
     partner = connection.destination.partner
     config = SenderConfig(connection.base_url, partner, connection.api_key, rate_limit)
-    with LeadSender(config, on_wait=callbacks.waiting) as sender:
+    with LeadSender(config, on_wait=callbacks.waiting, should_stop=callbacks.should_stop) as sender:
         yield sender
 
 
@@ -144,7 +146,7 @@ def journaled_results(
     if journal.empty:
         return results
     accepted = journal["status"].isin(_ACCEPTED_TEXT)
-    default = journal["status"].map({"updated": "Lead Updated"}).fillna("Lead Created")
+    default = journal["status"].map({str(RowStatus.UPDATED): "Lead Updated"}).fillna("Lead Created")
     message = journal["message"].where(~accepted | (journal["message"] != ""), default)
     attempts = journal["attempts"]
     if attempts_before is not None:

@@ -7,23 +7,36 @@ from dataclasses import dataclass, field
 # The sample key printed on the vendor's API page: the sandbox's default, never a real secret.
 SAMPLE_API_KEY = "11595ee3c3ad592e52.31523696"
 
-# Every fault the sandbox can inject, in the order `--fault-rate` picks among them.
-FAULT_KINDS: tuple[str, ...] = (
-    "500",  # HTTP 500 with an HTML body, lead not saved
-    "502",  # HTTP 502 (a proxy's page), lead not saved
-    "503",  # HTTP 503, lead not saved
-    "504",  # HTTP 504, lead not saved
-    "429",  # early HTTP 429 with retry-after: 1, lead not saved
-    "reset",  # TCP reset before any answer, lead not saved
-    "not_json",  # HTTP 200 whose body is an HTML page, lead not saved
-    "lost",  # lead saved, then the connection closes without an answer
-)
+# Every fault the sandbox can inject, in the order `--fault-rate` picks among them, and
+# what it does (the page for people shows this beside a faulted request).
+FAULT_EFFECTS: dict[str, str] = {
+    "500": "HTTP 500 with an HTML body, lead not saved",
+    "502": "HTTP 502 (a proxy's page), lead not saved",
+    "503": "HTTP 503, lead not saved",
+    "504": "HTTP 504, lead not saved",
+    "429": "early HTTP 429 with retry-after: 1, lead not saved",
+    "reset": "TCP reset before any answer, lead not saved",
+    "not_json": "HTTP 200 whose body is an HTML page, lead not saved",
+    "lost": "lead saved, then the connection closed without an answer",
+}
+FAULT_KINDS: tuple[str, ...] = tuple(FAULT_EFFECTS)
 
 FIRST_COMPANY_ID = 1089
+# The lead endpoint with the API page's own partner name (any partner name works).
+ENDPOINT_PATH = "/api/v1/partner/action/lead/add"
 
 
 class SandboxError(Exception):
-    """The sandbox cannot start: bad settings or the address cannot be bound."""
+    """The sandbox cannot start: bad settings (this class) or a StartError."""
+
+
+class StartError(SandboxError):
+    """The settings are fine but the sandbox cannot start: the address cannot be bound
+    (`errno` is the system's reason), or the database cannot be opened (`errno` None)."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 @dataclass
@@ -77,3 +90,10 @@ class SandboxConfig:
             return FIRST_COMPANY_ID + self.api_keys.index(api_key)
         except ValueError:
             return None
+
+
+def url_host(host: str) -> str:
+    """The host as a URL names it: a wildcard address as loopback, IPv6 in brackets."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host

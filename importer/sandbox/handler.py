@@ -17,15 +17,21 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from importer.sandbox import pages, replies
-from importer.sandbox.config import SandboxConfig
+from importer.sandbox.config import ENDPOINT_PATH, SandboxConfig, url_host
 from importer.sandbox.faults import FaultPlan
+from importer.sandbox.guide import docs_page
 from importer.sandbox.incoming import LeadRequest, from_json_body, from_query
+from importer.sandbox.layout import PAGE_HEADERS
 from importer.sandbox.limits import Quota, RateLimiter
+from importer.sandbox.overview import LEADS_SHOWN, REQUESTS_SHOWN, overview_page
 from importer.sandbox.rules import check_lead, error_message
 from importer.sandbox.store import Store
 
 LEAD_PATH = re.compile(r"^/api/v1/([^/]+)/action/lead/add/?$")
 PAGE_PATH = re.compile(r"^/(leads|scheduling|deals)/(\d+)/?$")
+# A Host header worth echoing into a page (name or IPv4, or bracketed IPv6; optional port).
+_HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+_HTML = "text/html; charset=UTF-8"
 MAX_BODY_BYTES = 64 * 1024 * 1024  # ten 10 MB images, base64-encoded, fit
 _FAULT_STATUS = {"500": 500, "502": 502, "503": 503, "504": 504, "429": 429}
 
@@ -89,6 +95,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if LEAD_PATH.match(path):
             self._lead_endpoint("GET")
+        elif path == "/":
+            snapshot = self.state.store.snapshot(LEADS_SHOWN, REQUESTS_SHOWN)
+            endpoint = self._public_base() + ENDPOINT_PATH
+            self._send_page(overview_page(snapshot, endpoint, self.state.config))
+        elif path in ("/docs", "/docs/"):
+            self._send_page(docs_page(self._public_base(), self.state.config))
         elif path in ("/_sandbox/leads", "/_sandbox/requests"):
             store = self.state.store
             rows = store.leads() if path.endswith("leads") else store.requests()
@@ -200,7 +212,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "x-ratelimit-remaining": "0",
             "x-ratelimit-reset": str(quota.reset_epoch or int(time.time()) + retry_after),
         }
-        self._send(429, pages.error_page(429), "text/html; charset=UTF-8", headers)
+        self._send(429, pages.error_page(429), _HTML, headers)
 
     def _inject(self, fault: str, quota: Quota, log: dict[str, Any]) -> None:
         if fault == "429":
@@ -210,11 +222,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
             status = _FAULT_STATUS[fault]
             self._log(log, status, f"fault_{fault}")
             headers = _quota_headers(quota)
-            self._send(status, pages.error_page(status), "text/html; charset=UTF-8", headers)
+            self._send(status, pages.error_page(status), _HTML, headers)
         elif fault == "not_json":
             self._log(log, 200, "fault_not_json")
             page = pages.maintenance_page()
-            self._send(200, page, "text/html; charset=UTF-8", _quota_headers(quota))
+            self._send(200, page, _HTML, _quota_headers(quota))
         else:
             self._log(log, None, "fault_reset")
             self._drop_connection(reset=True)
@@ -228,7 +240,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         else:
             location = f"/leads/{lead['id']}"
         headers = {"Location": location, **_quota_headers(quota)}
-        self._send(302, pages.redirect_page(location), "text/html; charset=UTF-8", headers)
+        self._send(302, pages.redirect_page(location), _HTML, headers)
 
     def _landing_page(self, path: str) -> None:
         match = PAGE_PATH.match(path)
@@ -237,13 +249,21 @@ class SandboxHandler(BaseHTTPRequestHandler):
         store = self.state.store
         lead = store.lead_by_deal(number) if kind == "deals" else store.lead(number)
         if lead is None:
-            self._send(404, pages.error_page(404), "text/html; charset=UTF-8")
+            self._send(404, pages.error_page(404), _HTML)
             return
         calendar = dict(parse_qsl(urlsplit(self.path).query)).get("calendar")
         page_kind = {"leads": "profile", "scheduling": "scheduling", "deals": "deal"}[kind]
-        self._send(200, pages.lead_page(page_kind, lead, calendar), "text/html; charset=UTF-8")
+        self._send(200, pages.lead_page(page_kind, lead, calendar), _HTML)
 
     # -- plumbing ---------------------------------------------------------------------
+
+    def _public_base(self) -> str:
+        """This sandbox's URL as the client reached it (its Host header), for the pages."""
+        host = self.headers.get("Host", "")
+        if not _HOST.match(host):
+            address, port = self.connection.getsockname()[:2]
+            host = f"{url_host(str(address))}:{port}"
+        return f"http://{host}"
 
     def _read_body(self) -> bytes | None:
         """The request body by Content-Length; None (after a 413/411 answer) when refused."""
@@ -282,6 +302,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+    def _send_page(self, page: bytes) -> None:
+        self._send(200, page, _HTML, PAGE_HEADERS)
 
     def _drop_connection(self, reset: bool) -> None:
         """Close without answering: a TCP reset (SO_LINGER 0), or a plain close (FIN)."""

@@ -12,6 +12,7 @@ from typing import Any
 _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 _NESTED_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])+)$")
 _NOT_LEAD = ("api_key", "appointment", "survey_data", "lead")
+_KEY_FIELDS = ("api_key", "api-key")
 
 
 @dataclass
@@ -36,7 +37,7 @@ def from_query(pairs: list[tuple[str, str]]) -> LeadRequest:
     lead = {key: value for key, value in params.items() if key not in _NOT_LEAD}
     if isinstance(params.get("lead"), dict):
         lead.update(params["lead"])
-    return LeadRequest(lead, params.get("survey_data"), params.get("appointment"))
+    return LeadRequest(_keyless(lead), params.get("survey_data"), params.get("appointment"))
 
 
 def from_json_body(body: bytes) -> LeadRequest:
@@ -47,7 +48,14 @@ def from_json_body(body: bytes) -> LeadRequest:
         return LeadRequest(problem="request body is not valid JSON")
     if not isinstance(document, dict) or not isinstance(document.get("lead"), dict):
         return LeadRequest(problem='request body must be a JSON object with a "lead" object')
-    return LeadRequest(document["lead"], document.get("survey_data"), document.get("appointment"))
+    lead = _keyless(document["lead"])
+    return LeadRequest(lead, document.get("survey_data"), document.get("appointment"))
+
+
+def _keyless(lead: dict[str, Any]) -> dict[str, Any]:
+    """The lead without an api key a client put among its fields: the stored payload is
+    served at /_sandbox/leads, and no key is ever stored or shown."""
+    return {name: value for name, value in lead.items() if name not in _KEY_FIELDS}
 
 
 def nest_query(pairs: list[tuple[str, str]]) -> dict[str, Any]:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import contextlib
 import socket
 import socketserver
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from importer.sandbox.config import SandboxConfig, SandboxError
+from importer.sandbox.config import SandboxConfig, StartError, url_host
 from importer.sandbox.faults import FaultPlan
 from importer.sandbox.handler import SandboxHandler, SandboxState
 from importer.sandbox.limits import RateLimiter
@@ -67,7 +68,10 @@ class Sandbox:
     def __init__(self, config: SandboxConfig) -> None:
         config.check()
         self.config = config
-        self._store = Store(config.db)
+        try:
+            self._store = Store(config.db)
+        except sqlite3.Error as exc:
+            raise StartError(f"cannot open database {config.db}: {exc}") from exc
         state = SandboxState(
             config=config,
             store=self._store,
@@ -82,12 +86,15 @@ class Sandbox:
             self._server = _Server((config.host, config.port), state)
         except OSError as exc:
             self._store.close()
-            raise SandboxError(
-                f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+            named = f"[{config.host}]" if ":" in config.host else config.host
+            where = f"{named}:{config.port}"
+            reason = str(exc.strerror or exc)
+            raise StartError(
+                f"cannot listen on {where}: {reason[:1].lower()}{reason[1:]}", exc.errno
             ) from exc
         host, port = self._server.server_address[:2]
         self.host, self.port = str(host), int(port)
-        self.base_url = f"http://{_url_host(self.host)}:{self.port}"
+        self.base_url = f"http://{url_host(self.host)}:{self.port}"
         self.api_key = config.api_keys[0]
         self._thread: threading.Thread | None = None
         self._served = False
@@ -148,7 +155,8 @@ class Sandbox:
 def serve(config: SandboxConfig, on_ready: Callable[[Sandbox], None] | None = None) -> None:
     """Run a sandbox in this thread until Ctrl-C; `on_ready` gets it once it listens.
 
-    Raises SandboxError when the settings are wrong or the address cannot be bound.
+    Raises SandboxError when the settings are wrong, StartError (a SandboxError) when the
+    address cannot be bound or the database cannot be opened.
     """
     sandbox = Sandbox(config)
     try:
@@ -173,9 +181,3 @@ def running_sandbox(**overrides: Any) -> Iterator[Sandbox]:
         yield sandbox
     finally:
         sandbox.stop()
-
-
-def _url_host(host: str) -> str:
-    if host in ("", "0.0.0.0"):
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host

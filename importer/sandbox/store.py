@@ -4,9 +4,12 @@ log. One connection behind a lock; knows nothing about HTTP or the API's rules.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
+from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +24,11 @@ LEAD_FIELDS = (
     "deal_template_id", "ignore_validation",
 )  # fmt: skip
 _JSON_COLUMNS = ("survey_data", "appointment", "payload")
+# What the page for people shows of a lead (never the payload, which may be large).
+_SHOWN_LEAD_COLUMNS = (
+    "id", "company_id", "integration_record_id", "first_name", "last_name",
+    "address", "city", "state", "zip", "lead_status", "created_at", "updated_at",
+)  # fmt: skip
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS leads (
@@ -58,19 +66,38 @@ def now_text(millis: bool = False) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """The newest rows of both tables and their totals, read together (for the page)."""
+
+    leads: list[dict[str, Any]]  # newest first
+    requests: list[dict[str, Any]]  # newest first
+    lead_count: int
+    outcomes: dict[str, int]  # request count per outcome, over the whole log
+
+
 class Store:
     """Leads and requests in SQLite (`path` None: in memory), safe to share between threads."""
 
     def __init__(self, path: str | None = None) -> None:
         self._lock = threading.Lock()
+        self._path = path
         self._conn = sqlite3.connect(path or ":memory:", check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
-        if path:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-        with self._conn:
-            self._conn.executescript(_SCHEMA)
-            self._seed_lead_ids()
+        try:
+            if path:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+            with self._conn:
+                self._conn.executescript(_SCHEMA)
+                self._seed_lead_ids()
+            # Counted once here, then as requests are logged: counting a long log on
+            # every page view would hold the lock ~20 ms per 100,000 requests.
+            counts = self._conn.execute("SELECT outcome, COUNT(*) FROM requests GROUP BY outcome")
+            self._outcomes = Counter({str(row[0]): int(row[1]) for row in counts})
+        except sqlite3.Error:
+            self._conn.close()  # not a database, or not writable: nothing to keep open
+            raise
 
     def upsert_lead(
         self,
@@ -107,6 +134,7 @@ class Store:
             self._conn.execute(
                 f"INSERT INTO requests ({names}) VALUES ({marks})", tuple(columns.values())
             )
+            self._outcomes[str(columns["outcome"])] += 1
 
     def lead(self, lead_id: int) -> dict[str, Any] | None:
         with self._lock:
@@ -128,6 +156,25 @@ class Store:
             rows = self._conn.execute("SELECT * FROM requests ORDER BY id").fetchall()
         return [dict(row) for row in rows]
 
+    def snapshot(self, leads: int, requests: int) -> Snapshot:
+        """At most `leads` leads and `requests` requests, newest first, with the totals."""
+        columns = ", ".join(_SHOWN_LEAD_COLUMNS)
+        with self._lock:
+            lead_rows = self._conn.execute(
+                f"SELECT {columns} FROM leads ORDER BY id DESC LIMIT ?", (leads,)
+            ).fetchall()
+            request_rows = self._conn.execute(
+                "SELECT * FROM requests ORDER BY id DESC LIMIT ?", (requests,)
+            ).fetchall()
+            (lead_count,) = self._conn.execute("SELECT COUNT(*) FROM leads").fetchone()
+            outcomes = dict(self._outcomes)
+        return Snapshot(
+            leads=[dict(row) for row in lead_rows],
+            requests=[dict(row) for row in request_rows],
+            lead_count=int(lead_count),
+            outcomes=outcomes,
+        )
+
     def reset(self) -> None:
         """Forget every lead and request; lead ids start again from 55555."""
         with self._lock, self._conn:
@@ -135,9 +182,15 @@ class Store:
             self._conn.execute("DELETE FROM requests")
             self._conn.execute("DELETE FROM sqlite_sequence")
             self._seed_lead_ids()
+            self._outcomes.clear()
 
     def close(self) -> None:
+        """Close the database; a file is checkpointed first, so it is complete on its own
+        (SQLite skips that on close while another program has the file open)."""
         with self._lock:
+            if self._path:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._conn.close()
 
     def _seed_lead_ids(self) -> None:

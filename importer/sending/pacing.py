@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -37,7 +38,7 @@ class Pacer:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
         on_wait: WaitCallback | None = None,
         margin: float = SAFETY_MARGIN,
     ) -> None:
@@ -84,7 +85,7 @@ class Pacer:
             self._lower_rate(limit)
         if remaining is None or remaining > LOW_REMAINING:
             return
-        self.hold_for(self._low_remaining_delay(remaining, reset))
+        self.hold_for(self._low_remaining_delay(max(remaining, 0), reset))
 
     def _lower_rate(self, limit: int) -> None:
         # The request just answered was spaced for the old rate: the next one is due a
@@ -114,7 +115,27 @@ class Pacer:
         return 2 * self.interval
 
     def _seconds_until(self, reset: float | None) -> float | None:
-        if reset is None:
-            return None
-        seconds = reset - self._wall_clock() if reset > EPOCH_THRESHOLD else reset
-        return max(0.0, seconds)
+        return seconds_until_reset(reset, self._wall_clock())
+
+
+def seconds_until_reset(reset: float | None, now: float) -> float | None:
+    """x-ratelimit-reset as seconds from `now` (epoch seconds): the one place this rule lives.
+
+    Values above EPOCH_THRESHOLD are epoch seconds, smaller ones seconds from now. None for
+    no header or a value that is not a finite number (nan, inf, 1e400).
+    """
+    if reset is None or not math.isfinite(reset):
+        return None
+    seconds = reset - now if reset > EPOCH_THRESHOLD else reset
+    return max(0.0, seconds)
+
+
+def header_number(value: str | None) -> float | None:
+    """A rate-limit header as a finite number; None when absent or junk ("nan", "1e400")."""
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None

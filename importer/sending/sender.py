@@ -3,36 +3,49 @@
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import json
-import os
 import random
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
-from requests.adapters import HTTPAdapter
-from requests.utils import get_environ_proxies, get_netrc_auth
 
 from importer import __version__
 from importer.errors import ApiDownError, ApiKeyError, UsageError
+from importer.masking import mask_secret
 from importer.models import RowStatus
-from importer.sending.pacing import Pacer, WaitCallback
+from importer.sending.pacing import Pacer, WaitCallback, header_number, seconds_until_reset
 from importer.sending.responses import (
+    MESSAGE_CHARS,
     api_message,
     error_text,
     is_success,
     lead_id_of,
+    parse_json,
     rejection_text,
+    shorten,
 )
+from importer.sending.transport import Answer, AttemptTimeout, Transport
+from importer.sending.urls import check_base_url, is_loopback, parse_base_url
+
+__all__ = [
+    "LeadSender",
+    "SendOutcome",
+    "SenderConfig",
+    "check_base_url",
+    "describe_failure",
+    "is_loopback",
+    "parse_retry_after",
+]
 
 USER_AGENT = f"enerflo-importer/{__version__} python-requests/{requests.__version__}"
 BACKOFF_BASE = 0.5  # seconds; attempt n waits up to BACKOFF_BASE * 2**(n-1), full jitter
 BACKOFF_CAP = 30.0
+STOP_POLL = 0.1  # seconds between looks at should_stop while waiting
 _KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")  # what an HTTP header value can carry unquoted
 
 
@@ -40,10 +53,11 @@ _KEY_CHARS = re.compile(r"^[\x21-\x7e]+$")  # what an HTTP header value can carr
 class SenderConfig:
     base_url: str
     partner: str
-    api_key: str
+    api_key: str = field(repr=False)  # never in a repr, a log line or a traceback's text
     rate_limit: int = 300
     connect_timeout: float = 5
-    read_timeout: float = 30
+    read_timeout: float = 30  # longest silence between two reads
+    attempt_deadline: float = 60  # longest one attempt may take, however the bytes trickle
     max_attempts: int = 6
     max_retry_after: float = 60
     stop_after_consecutive_failures: int = 10
@@ -51,7 +65,7 @@ class SenderConfig:
 
 @dataclass
 class SendOutcome:
-    status: RowStatus  # CREATED | UPDATED | REJECTED | FAILED
+    status: RowStatus  # CREATED | UPDATED | REJECTED | FAILED; PENDING when stopped unsent
     lead_id: str | None
     http_status: int | None
     message: str
@@ -67,37 +81,6 @@ class _Retry:
     wait: float | None = None
 
 
-def check_base_url(base_url: str) -> str:
-    """The base URL without a trailing slash; plain http:// only for loopback hosts."""
-    parts = urlsplit(base_url.strip())
-    host = parts.hostname or ""
-    if parts.scheme not in ("http", "https") or not host:
-        raise UsageError(
-            f'base url "{base_url}" is not an http(s) address',
-            hint="use e.g. --base-url https://enerflo.io",
-        )
-    if parts.query or parts.fragment:
-        raise UsageError(
-            f'base url "{base_url}" must not carry a query or fragment',
-            hint="give only scheme, host and optional path; the api key comes from ENERFLO_API_KEY",
-        )
-    if parts.scheme == "http" and not is_loopback(host):
-        raise UsageError(
-            f"refusing plain http:// to {host}: the api key would travel unencrypted",
-            hint="use https://, or http:// only for a local server (127.0.0.1, localhost, ::1)",
-        )
-    return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 class LeadSender:
     """Sends payloads one at a time over one keep-alive session, paced, retried, classified.
 
@@ -106,6 +89,16 @@ class LeadSender:
     rows in a row have FAILED (its `outcome` attribute holds that last row's outcome, so
     the caller can still record it). Waits of a second or more are reported through
     `on_wait(reason, seconds)`; `sleep`, `rng` and `clock` are injectable for tests.
+
+    `should_stop` (also settable as an attribute) is asked between attempts and every
+    0.1 s while waiting (pacing, backoff, retry-after): once it answers True, the request
+    in flight finishes but no further one starts, and `send` returns at once with
+    status FAILED and message "stopped before retrying (...)" when an attempt was made,
+    or status PENDING and message "stopped before sending" when none was. Neither counts
+    towards `stop_after_consecutive_failures`. Nothing is raised for a stop.
+
+    One LeadSender serves one thread at a time (its connection and attempt deadline are
+    per sender): give each concurrent worker its own.
     """
 
     def __init__(
@@ -117,19 +110,29 @@ class LeadSender:
         rng: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.monotonic,
         pacer: Pacer | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         _check_config(config)
+        base = parse_base_url(config.base_url)
         self.config = config
-        self._endpoint = (
-            f"{check_base_url(config.base_url)}/api/v1/{quote(config.partner, safe='')}"
-            "/action/lead/add"
-        )
+        self._endpoint = f"{base.text}/api/v1/{quote(config.partner, safe='')}/action/lead/add"
         self._on_wait = on_wait
         self._sleep = sleep
         self._rng = rng
-        self._pacer = pacer or Pacer(config.rate_limit, clock=clock, sleep=sleep, on_wait=on_wait)
-        self._timeout = (config.connect_timeout, config.read_timeout)
-        self._session = _new_session(config.api_key, self._endpoint)
+        self._clock = clock
+        self.should_stop = should_stop
+        self._pacer = pacer or Pacer(
+            config.rate_limit, clock=clock, sleep=self._nap, on_wait=on_wait
+        )
+        headers = {"api-key": config.api_key, "Content-Type": "application/json"}
+        self._transport = Transport(
+            self._endpoint,
+            {**headers, "User-Agent": USER_AGENT},
+            loopback=base.loopback,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            deadline=config.attempt_deadline,
+        )
         self.consecutive_failures = 0
 
     @property
@@ -137,8 +140,13 @@ class LeadSender:
         """The URL posted to; it never carries the key (that goes in a header)."""
         return self._endpoint
 
+    @property
+    def proxies(self) -> dict[str, str]:
+        """The proxies requests go through ({} for a loopback endpoint, always)."""
+        return self._transport.proxies
+
     def close(self) -> None:
-        self._session.close()
+        self._transport.close()
 
     def __enter__(self) -> LeadSender:
         return self
@@ -148,7 +156,12 @@ class LeadSender:
 
     def send(self, payload: dict) -> SendOutcome:
         """Post one payload (retrying as needed) and say what became of the row."""
-        outcome = self._attempt_all(json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        outcome, stopped = self._attempt_all(body)
+        outcome.message = self._mask(outcome.message)
+        outcome.lead_id = self._mask(outcome.lead_id) if outcome.lead_id else outcome.lead_id
+        if stopped:
+            return outcome
         if outcome.status is not RowStatus.FAILED:
             self.consecutive_failures = 0
             return outcome
@@ -169,74 +182,71 @@ class LeadSender:
     # The loop is ours rather than urllib3's Retry because Retry skips POST unless told,
     # cannot retry a 2XX whose body is not JSON, and hides the attempt count and the reason
     # the row needs in its message.
-    def _attempt_all(self, body: bytes) -> SendOutcome:
+    def _attempt_all(self, body: bytes) -> tuple[SendOutcome, bool]:
         attempts = self.config.max_attempts
         last = _Retry("no attempt made")
         for attempt in range(1, attempts + 1):
             self._pacer.wait()
+            if self._stop_requested():
+                return _stopped(attempt - 1, last), True
             verdict = self._attempt(body)
             if isinstance(verdict, SendOutcome):
                 verdict.attempts = attempt
-                return verdict
+                return verdict, False
             last = verdict
-            if attempt < attempts:
-                self._pause(verdict, attempt)
-        return SendOutcome(
-            RowStatus.FAILED,
-            None,
-            last.http_status,
-            f"{last.reason} after {attempts} attempts",
-            attempts,
-        )
+            if attempt < attempts and not self._pause(verdict, attempt):
+                return _stopped(attempt, last), True
+        message = f"{last.reason} after {attempts} attempts"
+        return SendOutcome(RowStatus.FAILED, None, last.http_status, message, attempts), False
 
     def _attempt(self, body: bytes) -> SendOutcome | _Retry:
         try:
-            response = self._session.post(
-                self._endpoint, data=body, timeout=self._timeout, allow_redirects=False
-            )
+            answer = self._transport.post(body)
+        except AttemptTimeout:
+            deadline = self.config.attempt_deadline
+            return _Retry(f"no complete answer within {deadline:g} s")
         except requests.RequestException as exc:
-            return _Retry(self._scrub(describe_failure(exc)))
-        with response:
-            self._observe_rate_headers(response)
-            return self._classify(response)
+            return _Retry(describe_failure(exc))
+        self._observe_rate_headers(answer.headers)
+        return self._classify(answer)
 
-    def _classify(self, response: requests.Response) -> SendOutcome | _Retry:
-        code = response.status_code
+    def _classify(self, answer: Answer) -> SendOutcome | _Retry:
+        code = answer.status
         if code in (401, 403):
             raise ApiKeyError(
                 f"the API refused the api key (HTTP {code}) at {self._endpoint}",
                 hint="check ENERFLO_API_KEY and that the key belongs to this partner and company",
             )
         if code == 429:
-            return _Retry("HTTP 429 (rate limited)", code, self._retry_after(response))
+            return _Retry("HTTP 429 (rate limited)", code, self._retry_after(answer.headers))
         if 300 <= code < 400:
-            where = response.headers.get("location", "elsewhere")
+            where = self._message(answer.headers.get("location", "elsewhere"))
             return _outcome(
-                RowStatus.FAILED,
-                code,
-                self._scrub(f"HTTP {code} redirect to {where}") + "; check --base-url",
+                RowStatus.FAILED, code, f"HTTP {code} redirect to {where}; check --base-url"
             )
         if 400 <= code < 500:
-            return _outcome(RowStatus.REJECTED, code, self._scrub(error_text(response)))
+            text = error_text(code, answer.reason, self._mask(answer.text))
+            return _outcome(RowStatus.REJECTED, code, self._message(text))
         if 200 <= code < 300:
-            return self._classify_success(response)
+            return self._classify_success(answer)
         return _Retry(f"HTTP {code}", code)
 
-    def _classify_success(self, response: requests.Response) -> SendOutcome | _Retry:
-        code = response.status_code
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+    def _classify_success(self, answer: Answer) -> SendOutcome | _Retry:
+        code = answer.status
+        body = None if answer.truncated else parse_json(answer.text)
         if not isinstance(body, dict):
             return _Retry(f"HTTP {code} with a body that is not JSON", code)
         if not is_success(body):
-            return _outcome(RowStatus.REJECTED, code, self._scrub(rejection_text(body)))
-        message = api_message(body) or "Lead Created"
+            # The key may be anywhere in a rejection: mask the whole body, then read it.
+            masked = parse_json(self._mask(answer.text))
+            text = rejection_text(masked if isinstance(masked, dict) else {})
+            return _outcome(RowStatus.REJECTED, code, self._message(text))
+        message = self._message(api_message(body)) or "Lead Created"
         status = RowStatus.UPDATED if "updated" in message.lower() else RowStatus.CREATED
-        return SendOutcome(status, lead_id_of(body), code, self._scrub(message), 1)
+        return SendOutcome(status, lead_id_of(body), code, message, 1)
 
-    def _pause(self, verdict: _Retry, attempt: int) -> None:
+    def _pause(self, verdict: _Retry, attempt: int) -> bool:
+        """Wait before the next attempt; False when should_stop cut the wait short."""
         if verdict.wait is not None:
             seconds, reason = verdict.wait, "rate limit"
             self._pacer.hold_for(seconds)
@@ -245,32 +255,58 @@ class LeadSender:
             reason = f"retry: {verdict.reason}"
         if self._on_wait is not None and seconds >= 1:
             self._on_wait(reason, seconds)
-        self._sleep(seconds)
+        return self._nap(seconds)
 
-    def _retry_after(self, response: requests.Response) -> float | None:
-        seconds = parse_retry_after(response.headers.get("retry-after"))
+    def _nap(self, seconds: float) -> bool:
+        """Sleep `seconds`, looking at should_stop every STOP_POLL s; False when stopped."""
+        if self.should_stop is None:
+            self._sleep(seconds)
+            return True
+        end = self._clock() + seconds
+        while not self.should_stop():
+            left = end - self._clock()
+            if left <= 0:
+                return True
+            self._sleep(min(STOP_POLL, left))
+        return False
+
+    def _stop_requested(self) -> bool:
+        return self.should_stop is not None and bool(self.should_stop())
+
+    def _retry_after(self, headers: Mapping[str, str]) -> float | None:
+        seconds = parse_retry_after(headers.get("retry-after"))
         if seconds is None:
-            reset = _number(response.headers.get("x-ratelimit-reset"))
-            if reset is not None:
-                seconds = max(0.0, reset - time.time()) if reset > 1e9 else reset
+            reset = header_number(headers.get("x-ratelimit-reset"))
+            seconds = seconds_until_reset(reset, time.time())
         if seconds is None:
             return None
-        return min(max(seconds, 0.0), self.config.max_retry_after)
+        return min(seconds, self.config.max_retry_after)
 
-    def _observe_rate_headers(self, response: requests.Response) -> None:
-        headers = response.headers
-        remaining = _number(headers.get("x-ratelimit-remaining"))
+    def _observe_rate_headers(self, headers: Mapping[str, str]) -> None:
+        # Junk (nan, inf, 1e400, text) reads as absent: a header never stops a run.
+        remaining = header_number(headers.get("x-ratelimit-remaining"))
         if remaining is None:
             return
-        limit = _number(headers.get("x-ratelimit-limit"))
+        limit = header_number(headers.get("x-ratelimit-limit"))
         self._pacer.observe(
-            int(remaining),
-            int(limit) if limit is not None else None,
-            _number(headers.get("x-ratelimit-reset")),
+            max(int(remaining), 0),
+            int(limit) if limit is not None and limit >= 1 else None,
+            header_number(headers.get("x-ratelimit-reset")),
         )
 
-    def _scrub(self, text: str) -> str:
-        return scrub(text, self.config.api_key)
+    def _mask(self, text: str) -> str:
+        return mask_secret(text, self.config.api_key)
+
+    def _message(self, text: str) -> str:
+        """Text from an answer as a row message: key masked first, then cut."""
+        return shorten(self._mask(text), MESSAGE_CHARS)
+
+
+def _stopped(made: int, last: _Retry) -> SendOutcome:
+    if made == 0:
+        return SendOutcome(RowStatus.PENDING, None, None, "stopped before sending", 0)
+    message = f"stopped before retrying ({last.reason}; {made} attempts made)"
+    return SendOutcome(RowStatus.FAILED, None, last.http_status, message, made)
 
 
 def _check_config(config: SenderConfig) -> None:
@@ -281,36 +317,18 @@ def _check_config(config: SenderConfig) -> None:
             "the api key contains spaces or characters an HTTP header cannot carry",
             hint="check ENERFLO_API_KEY for stray quotes, spaces or line breaks",
         )
-    if config.api_key in config.base_url + config.partner:
+    where = config.base_url + config.partner
+    if mask_secret(where, config.api_key) != where:  # plain, URL-encoded or escaped
         raise UsageError(
             "the base url or partner name contains the api key",
             hint="the key comes only from ENERFLO_API_KEY and is sent in a header",
         )
     if config.max_attempts < 1:
         raise UsageError("max_attempts must be at least 1")
+    if not config.attempt_deadline > 0:
+        raise UsageError("attempt_deadline must be more than 0 seconds")
     if not config.partner or "/" in config.partner:
         raise UsageError(f'partner name "{config.partner}" must be one path segment')
-
-
-def _new_session(api_key: str, endpoint: str) -> requests.Session:
-    session = requests.Session()
-    session.headers.update(
-        {"api-key": api_key, "Content-Type": "application/json", "User-Agent": USER_AGENT}
-    )
-    # No urllib3 retries: the loop in LeadSender owns retrying (see _attempt_all).
-    adapter = HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=1)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    # Honour HTTPS_PROXY / NO_PROXY, REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE and ~/.netrc like
-    # other tools, as trust_env does, but read them once for the one URL we post to:
-    # trust_env reads them again for every request, about 0.1 ms of a 1 ms loopback POST.
-    session.proxies = get_environ_proxies(endpoint)
-    session.verify = (
-        os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    )
-    session.auth = get_netrc_auth(endpoint)
-    session.trust_env = False
-    return session
 
 
 def _outcome(status: RowStatus, code: int, message: str) -> SendOutcome:
@@ -323,6 +341,8 @@ def describe_failure(exc: requests.RequestException) -> str:
         return "connect timed out"
     if isinstance(exc, requests.Timeout):
         return "read timed out"
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "proxy error"
     chain = list(_causes(exc))
     if any(isinstance(e, ConnectionRefusedError) for e in chain):
         return "connection refused"
@@ -360,29 +380,11 @@ def parse_retry_after(value: str | None) -> float | None:
     """retry-after as seconds: "12" -> 12.0, an HTTP date -> seconds from now, junk -> None."""
     if value is None or not value.strip():
         return None
-    number = _number(value)
+    number = header_number(value)
     if number is not None:
         return max(0.0, number)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _number(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value.strip())
-    except ValueError:
-        return None
-
-
-def scrub(text: str, secret: str) -> str:
-    """The text with every occurrence of the secret (and its URL-encoded form) masked."""
-    if not secret:
-        return text
-    for form in {secret, quote(secret, safe="")}:
-        text = text.replace(form, "***")
-    return text
