@@ -7,6 +7,7 @@ import pytest
 
 from importer import usps
 from importer.validation import normalize as nz
+from importer.validation import phones
 
 
 def column(*values: str) -> pd.Series:
@@ -64,7 +65,7 @@ def test_zip_normalization(typed: str, expected: str, warnings: list[str]) -> No
     ],
 )
 def test_mobile_normalization(typed: str, expected: str, warnings: list[str]) -> None:
-    assert one(nz.normalize_mobile, typed) == (expected, warnings)
+    assert one(phones.normalize_mobile, typed) == (expected, warnings)
 
 
 @pytest.mark.parametrize(
@@ -135,7 +136,7 @@ def test_normalizing_by_distinct_value_matches_row_by_row() -> None:
         (nz.is_zip, ["84045", "02134"], ["8404", "840450", "ABCDE", "８４０４５"]),
         (nz.is_state, ["UT", "DC", "PR", "VI", "GU", "AS", "MP"], ["ut", "XX", "Utah", "AP", "MH"]),
         (
-            nz.is_mobile,
+            phones.is_mobile,
             ["8015554444", "2025550123"],
             ["801555444", "80155544440", "801555444a", "0936933841", "9100000000", "9115551234"],
         ),

@@ -6,8 +6,6 @@ rule runs column-wide; Python loops only visit failing (row, rule) groups.
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +17,8 @@ from importer.models import Problem
 from importer.usps import FOREIGN_REGIONS, PREFIX_OWNER_TEXT, zip_in_state, zip_prefix_known
 from importer.validation import address as ad
 from importer.validation import normalize as nz
+from importer.validation import phones
+from importer.validation.messages import MESSAGES, ProblemReport, quoted
 
 RECORD_ID = "integration_record_id"
 EMAIL_FIELDS = ("email", "creator", "assign_to_email", "setter_email")
@@ -32,7 +32,7 @@ _MOSTLY_DISTINCT = frozenset(
 _NORMALIZERS: dict[str, Callable[[pd.Series], nz.Normalized]] = {
     "zip": nz.normalize_zip,
     "state": nz.normalize_state,
-    "mobile": nz.normalize_mobile,
+    "mobile": phones.normalize_mobile,
     "ignore_validation": nz.normalize_boolean,
     "browser_redirect": nz.normalize_choice,
     **{name: nz.normalize_email for name in EMAIL_FIELDS},
@@ -52,7 +52,7 @@ _FORMATS: dict[str, tuple[tuple[str, _Test], ...]] = {
         ("military_address", nz.is_not_military),
         ("not_us_address", nz.is_not_foreign_region),
     ),
-    "mobile": (("invalid_mobile", nz.is_mobile),),
+    "mobile": (("invalid_mobile", phones.is_mobile),),
     "ignore_validation": (("invalid_boolean", nz.is_boolean),),
     "browser_redirect": (("invalid_browser_redirect", nz.is_browser_redirect),),
     "country": (("not_us_address", nz.is_us_country),),
@@ -61,39 +61,6 @@ _FORMATS: dict[str, tuple[tuple[str, _Test], ...]] = {
 }
 # fullAddress rules: the problem its parse found (see validation/address.py).
 _ADDRESS_CODES = (ad.INVALID, ad.NOT_US, ad.MILITARY)
-
-# Message per problem code. {field} is the lead field, {value} the cell as typed (trimmed,
-# quoted), {new} the normalized value; other names are filled by the rule that reports it.
-MESSAGES: dict[str, str] = {
-    "missing_record_id": "{field}: missing; every row needs one",
-    "duplicate_record_id": "{field}: {value} is also on row {other}; only the {kept} is sent",
-    "missing_address": "{field}: no fullAddress, and no {parts}",
-    "invalid_state": "{field}: {value} is not a US state or territory code",
-    "invalid_zip": "{field}: {value} is not a 5-digit zip code",
-    "invalid_mobile": "{field}: {value} {why}",
-    "invalid_full_address": "{field}: {value} {why}",
-    "not_us_address": "{field}: {value} {why}",
-    "military_address": "{field}: {value} {why}",
-    "invalid_email": "{field}: {value} is not a valid email address",
-    "invalid_integer": "{field}: {value} is not a whole number",
-    "invalid_boolean": "{field}: {value} is not 1/0, true/false or yes/no",
-    "invalid_browser_redirect": "{field}: {value} is not profile, scheduling or deal",
-    "missing_calendar": "{field}: scheduling needs calendar or calendar_id",
-    "state_normalized": "{field}: {value} read as {new}",
-    "zip_zero_padded": "{field}: {value} read as {new} (Excel drops leading zeros)",
-    "zip_from_number": "{field}: {value} was stored as a number; sent as {new}",
-    "zip_plus4_assumed": "{field}: {value} taken as ZIP+4; sent as {new}",
-    "zip_state_mismatch": "{field}: {new} is in {owner}, not {state}",
-    "zip_unknown_prefix": "{field}: {new} is in no US state's zip range",
-    "mobile_recovered_from_number": "{field}: {value} was stored as a number; sent as {new}",
-    "mobile_extension_dropped": (
-        "{field}: {value} has an extension, which is dropped; sent as {new}"
-    ),
-    "po_box": "{field}: {value} is a PO box; a site survey needs the house's street address",
-    "browser_redirect_ignored": (
-        "{field}: {value} only matters in a browser; a batch import is not redirected"
-    ),
-}
 
 # missing_address: which parts a row lacks, by bit (4 = address, 2 = state, 1 = city and zip).
 _MISSING_PARTS = np.array(
@@ -109,8 +76,6 @@ _MISSING_PARTS = np.array(
     ],
     dtype=object,
 )
-_ADDRESS_PARTS = ("fullAddress", "state", "city", "zip")
-_LONGEST_QUOTE = 60
 
 ERROR_CODES = frozenset(
     {
@@ -169,7 +134,7 @@ def validate_leads(
     skip = _skip_mask(normalized)
     schema = _schema(normalized, skip, on_duplicate, parsed)
     failures = _failures(schema, _checked_frame(normalized))
-    report = _Report(typed, normalized, parsed)
+    report = ProblemReport(typed, normalized, ERROR_CODES, parsed)
     _report_errors(report, failures, on_duplicate)
     _report_repairs(report, repaired)
     _report_suspicions(report, skip)
@@ -293,7 +258,7 @@ def _failures(schema: pa.DataFrameSchema, checked: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame({"index": [], "column": [], "check": []})
 
 
-def _report_errors(report: _Report, failures: pd.DataFrame, on_duplicate: str) -> None:
+def _report_errors(report: ProblemReport, failures: pd.DataFrame, on_duplicate: str) -> None:
     for (field, code), group in failures.groupby(["column", "check"], sort=False):
         labels = pd.Index(group["index"].to_numpy())
         details = _error_details(str(field), str(code), labels, report, on_duplicate)
@@ -301,7 +266,7 @@ def _report_errors(report: _Report, failures: pd.DataFrame, on_duplicate: str) -
 
 
 def _error_details(
-    field: str, code: str, labels: pd.Index, report: _Report, on_duplicate: str
+    field: str, code: str, labels: pd.Index, report: ProblemReport, on_duplicate: str
 ) -> dict[str, object]:
     """Values a message needs beyond the cell: the other row of a duplicate, missing parts,
     why a value is refused."""
@@ -310,7 +275,7 @@ def _error_details(
         return {"why": report.parsed["why"].loc[labels]}
     if code == "invalid_mobile":
         typed = report.typed[field].loc[labels]
-        return {"why": typed.map(nz.mobile_problem)}
+        return {"why": typed.map(phones.mobile_problem)}
     if code == "military_address":
         return {"why": _MILITARY_WHY}
     if code == "not_us_address" and field == "state":
@@ -334,13 +299,13 @@ def _error_details(
     return {}
 
 
-def _report_repairs(report: _Report, repaired: dict[str, nz.Normalized]) -> None:
+def _report_repairs(report: ProblemReport, repaired: dict[str, nz.Normalized]) -> None:
     for field, result in repaired.items():
         for code, labels in result.warnings.items():
             report.add(field, code, labels)
 
 
-def _report_suspicions(report: _Report, skip: np.ndarray) -> None:
+def _report_suspicions(report: ProblemReport, skip: np.ndarray) -> None:
     """Sendable but suspicious: a zip of no state or of another state, a PO box, a
     browser-only option."""
     frame = report.frame
@@ -359,7 +324,7 @@ def _report_suspicions(report: _Report, skip: np.ndarray) -> None:
 
 
 def _report_zip_place(
-    report: _Report,
+    report: ProblemReport,
     field: str,
     zips: pd.Series,
     states: pd.Series | None,
@@ -386,7 +351,7 @@ def _report_zip_place(
     )
 
 
-def _report_full_address(report: _Report, parsed: pd.DataFrame, skip: np.ndarray) -> None:
+def _report_full_address(report: ProblemReport, parsed: pd.DataFrame, skip: np.ndarray) -> None:
     """The zip repaired inside an address, its zip's place, and a PO box street."""
     good = (parsed["code"] == "").to_numpy() & ~skip
     padded = parsed.index[good & (parsed["zip_typed"] != "").to_numpy()]
@@ -394,7 +359,7 @@ def _report_full_address(report: _Report, parsed: pd.DataFrame, skip: np.ndarray
         "fullAddress",
         "zip_zero_padded",
         padded,
-        value=_quoted(parsed["zip_typed"].loc[padded].to_numpy(dtype=object)),
+        value=quoted(parsed["zip_typed"].loc[padded].to_numpy(dtype=object)),
         new=parsed["zip"].loc[padded],
     )
     zips = parsed["zip"].str.slice(0, 5).where(good, "")
@@ -402,79 +367,3 @@ def _report_full_address(report: _Report, parsed: pd.DataFrame, skip: np.ndarray
     _report_zip_place(report, "fullAddress", zips, states, skip)
     boxes = ad.is_po_box(parsed["street"]) & good
     report.add("fullAddress", "po_box", parsed.index[boxes])
-
-
-@dataclass
-class _Report:
-    """Problems gathered column-wide: per (field, code), the rows and their messages."""
-
-    typed: dict[str, pd.Series]
-    frame: pd.DataFrame
-    parsed: pd.DataFrame | None = None  # fullAddress parsed, when the leads have one
-    parts: list[tuple[np.ndarray, str, str, np.ndarray]] = dataclasses.field(default_factory=list)
-
-    def add(self, field: str, code: str, labels: pd.Index, **extra: object) -> None:
-        """Messages for `labels`; `extra` fills the template's other names, and may
-        replace the cell ({value}) and its normalized form ({new})."""
-        if len(labels) == 0:
-            return
-        values: dict[str, object] = {"field": field}
-        if field in self.typed:
-            values["value"] = _quoted(self.typed[field].loc[labels].to_numpy(dtype=object))
-        if field in self.frame:
-            values["new"] = self.frame[field].loc[labels].to_numpy(dtype=object)
-        values.update(extra)
-        message = _render(MESSAGES[code], len(labels), values)
-        self.parts.append((labels.to_numpy(dtype=np.int64), field, code, message))
-
-    def problems(self) -> list[Problem]:
-        """Problems ordered by row, then by the field's column position, errors first."""
-        if not self.parts:
-            return []
-        position = self._positions()
-        sizes = [len(rows) for rows, _, _, _ in self.parts]
-        # Per part: its place within a row (field position, then errors before warnings).
-        place = [
-            2 * position.get(field, -1) + (code not in ERROR_CODES)
-            for _, field, code, _ in self.parts
-        ]
-        rows = np.concatenate([rows for rows, _, _, _ in self.parts])
-        part = np.repeat(np.arange(len(self.parts)), sizes)
-        order = np.lexsort((np.repeat(place, sizes), rows))
-        messages = np.concatenate([message for _, _, _, message in self.parts])[order]
-        fields = [field for _, field, _, _ in self.parts]
-        codes = [code for _, _, code, _ in self.parts]
-        errors = [code in ERROR_CODES for code in codes]
-        return [
-            Problem(row, fields[which], codes[which], message, errors[which])
-            for row, which, message in zip(
-                rows[order].tolist(), part[order].tolist(), messages.tolist(), strict=True
-            )
-        ]
-
-    def _positions(self) -> dict[str, int]:
-        columns = list(self.frame.columns)
-        position = {name: index for index, name in enumerate(columns)}
-        if "address" not in position:
-            parts = [position[name] for name in _ADDRESS_PARTS if name in position]
-            position["address"] = min(parts, default=len(columns))
-        return position
-
-
-def _render(template: str, count: int, values: dict[str, object]) -> np.ndarray:
-    """Fill a message template column-wide: plain strings, or arrays/Series of one per row."""
-    message = np.full(count, "", dtype=object)
-    for position, piece in enumerate(re.split(r"\{(\w+)\}", template)):
-        value = piece if position % 2 == 0 else values[piece]
-        if isinstance(value, pd.Series):
-            value = value.to_numpy(dtype=object)
-        message = message + value
-    return message
-
-
-def _quoted(values: np.ndarray) -> np.ndarray:
-    """Cell text in double quotes, on one line, cut short when long."""
-    text = pd.Series(values, dtype=object).str.replace(r"\s+", " ", regex=True)
-    long = text.str.len() > _LONGEST_QUOTE
-    text[long] = text[long].str.slice(0, _LONGEST_QUOTE - 3) + "..."
-    return ('"' + text + '"').to_numpy(dtype=object)
