@@ -119,6 +119,11 @@ out_opt = click.option(
     "(out/<source name>.sandbox.results.xlsx with --sandbox).",
 )
 sheet_opt = click.option("--sheet", help="Sheet to read (default: the mapping's, else the first).")
+encoding_opt = click.option(
+    "--encoding",
+    help="Text encoding of a CSV source (e.g. iso-8859-2, shift_jis); default: UTF-8, "
+    "else Windows-1252 with a warning.",
+)
 files_dir_opt = click.option(
     "--files-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -162,6 +167,7 @@ def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @mapping_opt
 @out_opt
 @sheet_opt
+@encoding_opt
 @files_dir_opt
 @common_options
 def validate(
@@ -170,12 +176,15 @@ def validate(
     mapping_path: Path,
     out_path: Path | None = None,
     sheet: str | None = None,
+    encoding: str | None = None,
     files_dir: Path | None = None,
 ) -> int:
     """Dry run: read, map and check every row; write the results file; send nothing."""
     from importer import run
 
-    report = run.validate(source, mapping_path, out=out_path, sheet=sheet, files_dir=files_dir)
+    report = run.validate(
+        source, mapping_path, out=out_path, sheet=sheet, files_dir=files_dir, encoding=encoding
+    )
     print_report(console, report)
     return report.exit_code
 
@@ -190,6 +199,7 @@ def validate(
 @mapping_opt
 @out_opt
 @sheet_opt
+@encoding_opt
 @files_dir_opt
 @sending_options
 @click.option("--limit", type=click.IntRange(min=1), help="Send only the first N valid rows due.")
@@ -211,6 +221,7 @@ def send(console: Console, source: Path, mapping_path: Path, **opts: Any) -> int
         out=opts["out_path"],
         sheet=opts["sheet"],
         limit=opts["limit"],
+        encoding=opts["encoding"],
     )
     return _sending(console, opts, call)
 
@@ -289,6 +300,7 @@ def _progress(console: Console, opts: dict[str, Any]) -> CliProgress:
     help="Write the mapping here (default: stdout).",
 )
 @sheet_opt
+@encoding_opt
 @click.option("--header-row", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing mapping file.")
 @common_options
@@ -297,6 +309,7 @@ def suggest_mapping(
     source: Path,
     out_path: Path | None = None,
     sheet: str | None = None,
+    encoding: str | None = None,
     header_row: int = 1,
     force: bool = False,
 ) -> int:
@@ -306,7 +319,9 @@ def suggest_mapping(
     from importer.suggest.draft import write_suggestion
 
     target = out_path
-    data = read_sheet(source, sheet, header_row)
+    data = read_sheet(source, sheet, header_row, encoding=encoding)
+    for warning in data.warnings:
+        console.warn(warning)
     text = suggest(
         data.columns,
         data.frame,

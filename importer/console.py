@@ -236,6 +236,7 @@ def print_report(console: Console, report: Any, error: Any = None) -> None:
             "counts": counts,
             "top_problems": [{"problem": g.kind, "rows": g.rows} for g in report.top_problems],
             "destination": report.destination.label if report.destination else None,
+            "warnings": list(report.warnings),
             "stopped": str(report.stopped) if report.stopped else None,
             "error": error.message if error is not None else None,
             "hint": (error.hint or "") if error is not None else None,
@@ -245,7 +246,7 @@ def print_report(console: Console, report: Any, error: Any = None) -> None:
         return
     if console.quiet:
         return
-    for warning in report.mapping_warnings:
+    for warning in [*report.mapping_warnings, *report.warnings]:
         console.warn(warning)
     parts = ", ".join(f"{n} {status}" for status, n in counts.items())
     console.say(f"{report.rows} rows: {parts}")

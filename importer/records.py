@@ -13,6 +13,8 @@ from enum import StrEnum
 
 import pandas as pd
 
+from importer.models import Problem
+
 
 class Part(StrEnum):
     """Where a field goes in the request body."""
@@ -20,6 +22,7 @@ class Part(StrEnum):
     LEAD = "lead"
     APPOINTMENT = "appointment"
     FILE = "file"  # one entry of survey_data.files
+    CHECK = "check"  # checked before sending, never sent (country)
 
 
 @dataclass(frozen=True)
@@ -42,11 +45,15 @@ class FieldRef:
     def file(cls, index: int, name: str) -> FieldRef:
         return cls(Part.FILE, name, index)
 
+    @classmethod
+    def check(cls, name: str) -> FieldRef:
+        return cls(Part.CHECK, name)
+
     @property
     def label(self) -> str:
         """How messages name the field: `zip`, `appointment.date_time`,
         `survey_data.files[0].data`. Only ever shown, never parsed back."""
-        if self.part is Part.LEAD:
+        if self.part in (Part.LEAD, Part.CHECK):
             return self.name
         if self.part is Part.APPOINTMENT:
             return f"appointment.{self.name}"
@@ -64,12 +71,17 @@ class LeadRecords:
     """Every row's lead, appointment and survey files as text ("" = empty), by spreadsheet row.
 
     `appointment` has no columns when the mapping has no appointment; `files` holds one
-    frame (columns name, data, type) per survey file the mapping lists.
+    frame (columns name, data, type) per survey file the mapping lists. `checks` holds
+    the check-only fields (country): validated, never part of the request body, so
+    `frames()`, `refs()` and `table()` leave them out. `problems` are what mapping the
+    cells found per row (a value its map lacks, a spreadsheet error value).
     """
 
     lead: pd.DataFrame
     appointment: pd.DataFrame
     files: list[pd.DataFrame] = field(default_factory=list)
+    checks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def index(self) -> pd.Index:
@@ -84,7 +96,8 @@ class LeadRecords:
         return len(self.lead)
 
     def frames(self) -> Iterator[tuple[Part, int, pd.DataFrame]]:
-        """(part, file index, frame) for the lead, the appointment and each file."""
+        """(part, file index, frame) for the lead, the appointment and each file: the parts
+        of the request body (never the checks)."""
         yield Part.LEAD, 0, self.lead
         yield Part.APPOINTMENT, 0, self.appointment
         for i, frame in enumerate(self.files):

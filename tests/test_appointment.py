@@ -11,7 +11,7 @@ import pytest
 
 from importer.errors import MappingError
 from importer.sending.payload import build_payload
-from importer.validation.appointment import normalize_appointments
+from importer.validation.appointment import ACCEPTED_SHAPES, normalize_appointments
 
 DENVER = "America/Denver"
 
@@ -206,9 +206,10 @@ def test_excel_serials_outside_a_plausible_range_are_not_dates():
 
 def test_an_unparseable_date_names_the_value():
     _, problems = normalize_appointments(appointments("13/45/2026", "soon"), "UTC", None)
+    accepted = "is not a date and time; accepted: " + ACCEPTED_SHAPES
     assert [p.message for p in problems] == [
-        'appointment.date_time: "13/45/2026" is not a date and time',
-        'appointment.date_time: "soon" is not a date and time',
+        f'appointment.date_time: "13/45/2026" {accepted}',
+        f'appointment.date_time: "soon" {accepted}',
     ]
     assert {p.code for p in problems} == {"invalid_date_time"}
 

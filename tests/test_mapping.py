@@ -257,7 +257,7 @@ def test_document_level_refusals(text: str, message: str, hint: str | None) -> N
         (
             "  email: {colum: E}\n",
             'unknown key "colum" in field "email" (line 4)',
-            'did you mean "column"? allowed keys: column, value, template, hash, default',
+            'did you mean "column"? allowed keys: column, value, template, hash, default, map',
         ),
         (
             "  email: {column: E, value: x}\n",
@@ -310,12 +310,12 @@ def test_document_level_refusals(text: str, message: str, hint: str | None) -> N
         (
             "  email: {column: E, format: x}\n",
             'unknown key "format" in field "email" (line 4)',
-            "allowed keys: column, value, template, hash, default",
+            "allowed keys: column, value, template, hash, default, map",
         ),
         (
             "  email: {file: E}\n",
             'unknown key "file" in field "email" (line 4)',
-            "allowed keys: column, value, template, hash, default",
+            "allowed keys: column, value, template, hash, default, map",
         ),
     ],
 )
@@ -354,7 +354,7 @@ APT = "appointment:\n  apt_type_id: {value: 1}\n  date_time: When\n  name: {valu
         (
             APT.replace("name: {value: Visit}", "name: {value: Visit, format: x}"),
             'unknown key "format" in field "appointment.name" (line 7)',
-            "allowed keys: column, value, template, hash, default",
+            "allowed keys: column, value, template, hash, default, map",
         ),
         (
             "survey_data:\n  files: P\n",
@@ -374,7 +374,7 @@ APT = "appointment:\n  apt_type_id: {value: 1}\n  date_time: When\n  name: {valu
         (
             "survey_data:\n  files:\n    - {name: {file: P}, data: {file: P}, type: T}\n",
             'unknown key "file" in field "survey_data.files[0].name" (line 6)',
-            "allowed keys: column, value, template, hash, default",
+            "allowed keys: column, value, template, hash, default, map",
         ),
         (
             "options:\n  on_duplicate: first\n",
@@ -506,7 +506,7 @@ def test_template_keeps_text_around_the_columns_and_escaped_braces() -> None:
     f = frame(ID=["1", "2", "3"], Code=["A7", "", ""], Note=["call", "call", ""])
     assert apply_mapping(f, m).lead["add_note"].tolist() == [
         "Ref {A7}: call.",
-        "Ref {call.",
+        "Ref call.",  # the braces framed Code, and go with it
         "none",
     ]
 

@@ -7,6 +7,7 @@ import pytest
 
 from importer import usps
 from importer.validation import normalize as nz
+from importer.validation import phones
 
 
 def column(*values: str) -> pd.Series:
@@ -59,12 +60,12 @@ def test_zip_normalization(typed: str, expected: str, warnings: list[str]) -> No
         ("28015554444", "28015554444", []),
         ("8.0155544445E+09", "8.0155544445E+09", []),
         ("8.015554444E+05", "8.015554444E+05", []),
-        ("801-555-4444 x12", "801-555-4444 x12", []),
+        ("801-555-4444 x12", "8015554444", ["mobile_extension_dropped"]),
         ("", "", []),
     ],
 )
 def test_mobile_normalization(typed: str, expected: str, warnings: list[str]) -> None:
-    assert one(nz.normalize_mobile, typed) == (expected, warnings)
+    assert one(phones.normalize_mobile, typed) == (expected, warnings)
 
 
 @pytest.mark.parametrize(
@@ -133,8 +134,12 @@ def test_normalizing_by_distinct_value_matches_row_by_row() -> None:
     ("test", "good", "bad"),
     [
         (nz.is_zip, ["84045", "02134"], ["8404", "840450", "ABCDE", "８４０４５"]),
-        (nz.is_state, ["UT", "DC", "PR", "AP"], ["ut", "XX", "Utah"]),
-        (nz.is_mobile, ["8015554444"], ["801555444", "80155544440", "801555444a"]),
+        (nz.is_state, ["UT", "DC", "PR", "VI", "GU", "AS", "MP"], ["ut", "XX", "Utah", "AP", "MH"]),
+        (
+            phones.is_mobile,
+            ["8015554444", "2025550123"],
+            ["801555444", "80155544440", "801555444a", "0936933841", "9100000000", "9115551234"],
+        ),
         (nz.is_integer, ["5686", "0"], ["5686.0", "-1", "1e3", "x"]),
         (nz.is_boolean, ["1", "0"], ["true", "yes", "2"]),
         (nz.is_browser_redirect, ["profile", "scheduling", "deal"], ["Profile", "home"]),
@@ -186,8 +191,8 @@ def test_zip_prefixes_belong_to_their_states(zip_code: str, states: list[str]) -
 
 
 def test_every_state_code_has_a_name_and_zip_prefixes() -> None:
-    assert len(usps.STATE_CODES) == 59
-    assert set(usps.ZIP_PREFIX_RANGES) == set(usps.STATE_CODES)
+    assert len(usps.STATE_CODES) == 56  # 50 states, DC, PR, VI, GU, AS, MP
+    assert set(usps.ZIP_PREFIX_RANGES) == set(usps.STATE_CODES) | usps.MILITARY_CODES
     for ranges in usps.ZIP_PREFIX_RANGES.values():
         assert all(0 <= low <= high <= 999 for low, high in ranges)
 

@@ -1,19 +1,39 @@
-"""Apply a mapping to a frame, one text column per output field; never judges cell values."""
+"""Apply a mapping to a frame, one text column per output field; never judges cell values.
+
+What it does find per row is about the mapping, not the lead: a cell its `map:` lacks
+(`unmapped_value`, an error) and a spreadsheet error value read as empty
+(`spreadsheet_error_value`, a warning). Those come back as `LeadRecords.problems`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from importer.mapping.model import ColumnMapping, FieldSource, check_columns, parse_template
-from importer.records import LeadRecords
+from importer.mapping.model import (
+    SPREADSHEET_ERRORS,
+    ColumnMapping,
+    FieldSource,
+    check_columns,
+    parse_template,
+)
+from importer.models import Problem
+from importer.records import FieldRef, LeadRecords
 
 # Hash input: drop everything but letters, digits, '@' and '.' so "Bob@X.com " == "bob@x.com".
 _HASH_DROP = re.compile(r"[^\w@.]|_")
 _HASH_DELETE = bytes(c for c in range(1, 128) if not (chr(c).isalnum() or chr(c) in "@."))
+# Brackets and quotes that may frame a template part: opener -> closer.
+_PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">", '"': '"', "'": "'", "“": "”", "‘": "’",
+          "«": "»", "‹": "›", "„": "“"}  # fmt: skip
+_OPENERS = re.compile(r"(?:[" + re.escape("".join(_PAIRS)) + r"]\s*)+$")
+_CLOSERS = re.compile(r"^(?:\s*[" + re.escape("".join(set(_PAIRS.values()))) + r"])+")
+_SHOWN_KEYS = 10
 
 
 def apply_mapping(
@@ -25,54 +45,244 @@ def apply_mapping(
     Raises MappingError if the frame lacks a mapped column, naming it as in `where`.
     """
     check_columns(mapping, list(frame.columns), where)
+    cells = _Cells(frame)
 
-    def part(sources: dict[str, FieldSource]) -> pd.DataFrame:
-        columns = {name: _apply_source(frame, source) for name, source in sources.items()}
+    def part(fields: list[tuple[FieldRef, FieldSource]]) -> pd.DataFrame:
+        columns = {ref.name: _apply_source(cells, ref, source) for ref, source in fields}
         return pd.DataFrame(columns, index=frame.index)
 
     return LeadRecords(
-        lead=part(mapping.lead),
-        appointment=part(mapping.appointment),
-        files=[part(entry) for entry in mapping.survey_files],
+        lead=part([(FieldRef.lead(n), s) for n, s in mapping.lead.items()]),
+        appointment=part([(FieldRef.appointment(n), s) for n, s in mapping.appointment.items()]),
+        files=[
+            part([(FieldRef.file(i, n), s) for n, s in entry.items()])
+            for i, entry in enumerate(mapping.survey_files)
+        ],
+        checks=part([(FieldRef.check(n), s) for n, s in mapping.checks.items()]),
+        problems=cells.problems,
     )
 
 
-def _apply_source(frame: pd.DataFrame, source: FieldSource) -> pd.Series:
+@dataclass
+class _Cells:
+    """The frame's cells as text, each column read once, spreadsheet error values as ""."""
+
+    frame: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    _read: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def column(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(text per row, True where the cell was a spreadsheet error value)."""
+        if name not in self._read:
+            values = self.frame[name].fillna("").astype(str).to_numpy(dtype=object)
+            errors = _spreadsheet_errors(values)
+            if errors.any():
+                values = values.copy()
+                values[errors] = ""
+            self._read[name] = (values, errors)
+        return self._read[name]
+
+    def note_errors(self, ref: FieldRef, name: str, rows: np.ndarray) -> None:
+        """A warning per row of `rows` (a mask) whose cell of `name` was an error value."""
+        if not rows.any():
+            return
+        values = self.frame[name].to_numpy(dtype=object)
+        for position in np.flatnonzero(rows):
+            shown = str(values[position]).strip()
+            what = f'"{shown}" in column "{name}" is a spreadsheet error value; read as empty'
+            row = int(self.frame.index[position])
+            self.problems.append(Problem.warning(row, ref, "spreadsheet_error_value", what))
+
+    def first_filled(self, ref: FieldRef, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the first non-blank cell of `names` and the column it came from (for a
+        single column, an empty array: every cell came from it)."""
+        if len(names) == 1:  # the common case: no blank test needed
+            values, errors = self.column(names[0])
+            self.note_errors(ref, names[0], errors)
+            return values, np.empty(0, dtype=object)
+        result = np.full(len(self.frame), "", dtype=object)
+        origin = np.full(len(self.frame), "", dtype=object)
+        blank = np.ones(len(self.frame), dtype=bool)
+        for name in names:
+            values, errors = self.column(name)
+            self.note_errors(ref, name, errors & blank)
+            take = blank & ~_blank(values)
+            result[take] = values[take]
+            origin[take] = name
+            blank &= ~take
+            if not blank.any():
+                break
+        return result, origin
+
+
+def _spreadsheet_errors(values: np.ndarray) -> np.ndarray:
+    """True where a cell is a spreadsheet error value (#N/A, #VALUE!, ...), spaces aside."""
+    errors = np.zeros(len(values), dtype=bool)
+    # Every such value has a "#": only cells holding one are looked at, and a column with
+    # none at all (most) is passed over with one search of its joined text.
+    cells = values.tolist()
+    if "#" not in "\x00".join(cells):
+        return errors
+    with_hash = np.array(["#" in v for v in cells], dtype=bool)
+    if with_hash.any():
+        candidates = values[with_hash].tolist()
+        found = [v.strip().upper() in SPREADSHEET_ERRORS for v in candidates]
+        errors[with_hash] = found
+    return errors
+
+
+def _blank(values: np.ndarray) -> np.ndarray:
+    # Blank = empty or all whitespace; a plain loop is ~5x quicker than .str.strip here.
+    return np.array([not v or v.isspace() for v in values.tolist()], dtype=bool)
+
+
+def _apply_source(cells: _Cells, ref: FieldRef, source: FieldSource) -> pd.Series:
+    frame = cells.frame
     if source.value is not None:
         return pd.Series(source.value, index=frame.index, dtype=object)
     if source.template is not None:
-        values = render_template(frame, source.template)
+        values = render_template(frame, source.template, cells, ref).to_numpy(dtype=object)
     elif source.hash:
-        values = hash_ids(frame, source.hash)
+        # Hash inputs are the cells as typed, error values included: an id must not change
+        # between versions of this tool, or a re-import would make a second lead.
+        values = hash_ids(frame, source.hash).to_numpy(dtype=object)
     else:
-        values = frame[source.columns[0]].fillna("").astype(str)
+        values, origin = cells.first_filled(ref, source.columns)
+        if source.value_map:
+            values = _translate(cells, ref, source, values, origin)
     if source.default is not None:
-        # Blank = empty or all whitespace; a plain loop is ~5x quicker than .str.strip here.
-        blank = np.array([not v or v.isspace() for v in values.tolist()], dtype=bool)
-        values = values.where(~blank, source.default)
-    return values
+        values = np.where(_blank(values), source.default, values)
+    return pd.Series(values, index=frame.index, dtype=object)
 
 
-def render_template(frame: pd.DataFrame, template: str) -> pd.Series:
-    """Fill a template per row; empty parts drop out with the text that joins them.
+def _translate(
+    cells: _Cells, ref: FieldRef, source: FieldSource, values: np.ndarray, origin: np.ndarray
+) -> np.ndarray:
+    """Cells through the map (case and surrounding spaces ignored); a cell the map lacks
+    takes the default, or stays as typed with an `unmapped_value` error."""
+    table = {cell.casefold(): value for cell, value in source.value_map}
+    codes, distinct = pd.factorize(values)
+    keys = [str(v).strip().casefold() for v in distinct.tolist()]
+    mapped = np.array([table.get(key) for key in keys], dtype=object)
+    empty = np.array([not key for key in keys], dtype=bool)
+    found = (mapped != None)[codes]  # noqa: E711 - elementwise on an object array
+    out = np.where(found, mapped[codes], values)
+    missing = ~found & ~empty[codes]
+    if source.default is not None:
+        return np.where(missing, source.default, out)
+    shown = ", ".join(cell for cell, _ in source.value_map[:_SHOWN_KEYS])
+    more = ", ..." if len(source.value_map) > _SHOWN_KEYS else ""
+    for position in np.flatnonzero(missing):
+        column = origin[position] if len(origin) else source.columns[0]
+        what = (
+            f'"{str(values[position]).strip()}" in column "{column}" is not in the '
+            f"map ({shown}{more}); add it there, or a default"
+        )
+        row = int(cells.frame.index[position])
+        cells.problems.append(Problem.error(row, ref, "unmapped_value", what))
+    return out
 
-    "{Street}, {City}, {State} {Zip}" with City empty gives "1 Main St, UT 84045": a
-    separator is kept only between two non-empty parts (the one after the earlier part),
-    the text before the first and after the last column only when some part is non-empty.
-    """
+
+# ---------------------------------------------------------------- templates
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A template cut for rendering: per part the text that frames it, between parts the
+    separators, and the text before the first part and after the last."""
+
+    columns: tuple[str, ...]
+    openers: tuple[str, ...]
+    closers: tuple[str, ...]
+    separators: tuple[str, ...]  # separators[i] joins part i to a later part
+    prefix: str
+    suffix: str
+
+
+@lru_cache(maxsize=256)
+def template_layout(template: str) -> _Layout:
+    """How a template's literal text is shared out (see `render_template`)."""
     literals, columns = parse_template(template)
+    openers, closers = [], []
+    claimed = 0  # characters at the start of the current literal closing the previous part
+    for i in range(len(columns)):
+        before, after = literals[i][claimed:], literals[i + 1]
+        opener, closer = _frame(before, after)
+        openers.append(opener)
+        closers.append(closer)
+        claimed = len(closer)
+    separators = [
+        literals[i + 1][len(closers[i]) : len(literals[i + 1]) - len(openers[i + 1])]
+        for i in range(len(columns) - 1)
+    ]
+    prefix = literals[0][: len(literals[0]) - len(openers[0])]
+    suffix = literals[-1][len(closers[-1]) :]
+    return _Layout(
+        columns, tuple(openers), tuple(closers), tuple(separators + [""]), prefix, suffix
+    )
+
+
+def _frame(before: str, after: str) -> tuple[str, str]:
+    """The brackets or quotes that open right before a part and close right after it."""
+    opening = _OPENERS.search(before)
+    closing = _CLOSERS.match(after)
+    if not (opening and closing):
+        return "", ""
+    opened = [(i, c) for i, c in enumerate(opening.group(0)) if c in _PAIRS]
+    closed = [(i, c) for i, c in enumerate(closing.group(0)) if not c.isspace()]
+    pairs = 0
+    while (
+        pairs < min(len(opened), len(closed)) and _PAIRS[opened[-1 - pairs][1]] == closed[pairs][1]
+    ):
+        pairs += 1
+    if not pairs:
+        return "", ""
+    start = opened[-pairs][0]
+    end = closed[pairs - 1][0] + 1
+    return opening.group(0)[start:], closing.group(0)[:end]
+
+
+def render_template(
+    frame: pd.DataFrame,
+    template: str,
+    cells: _Cells | None = None,
+    ref: FieldRef | None = None,
+) -> pd.Series:
+    """Fill a template per row; an empty part drops out with the text that only frames it.
+
+    The literal text is shared out once per template:
+    - brackets or quotes that open right before a part and close right after it (`(`/`)`,
+      `[`/`]`, quotes) belong to that part, and go with it when it is empty;
+    - the rest of the text between two parts is their separator, kept only between two
+      non-empty parts (the separator after the earlier one);
+    - the text before the first part and after the last is kept when any part is filled.
+    "{Street}, {City}, {State} {Zip}" with City empty gives "1 Main St, UT 84045";
+    "Business: {name} ({website})" with no website gives "Business: Acme". Cells are
+    trimmed; spreadsheet error values count as empty (a warning each, for `ref`).
+    """
+    layout = template_layout(template)
+    cells = cells or _Cells(frame)
     # numpy object arrays: about three times quicker than pandas' .str accessors here.
     result = np.full(len(frame), "", dtype=object)
     pending = result  # the separator after the last non-empty part, per row
     seen = np.zeros(len(frame), dtype=bool)
-    for i, column in enumerate(columns):
-        part = np.array([v.strip() for v in _cells(frame, column)], dtype=object)
+    noted: set[str] = set()
+    for i, column in enumerate(layout.columns):
+        values, errors = cells.column(column)
+        if ref is not None and column not in noted:
+            cells.note_errors(ref, column, errors)
+            noted.add(column)
+        part = np.array([v.strip() for v in values.tolist()], dtype=object)
         filled = part != ""
-        result = result + np.where(seen & filled, pending, "") + part
-        pending = np.where(filled, literals[i + 1], pending)
+        framed = np.where(filled, layout.openers[i] + part + layout.closers[i], "")
+        result = result + np.where(seen & filled, pending, "") + framed
+        pending = np.where(filled, layout.separators[i], pending)
         seen |= filled
-    rendered = np.where(seen, literals[0] + result + literals[-1], "")
+    rendered = np.where(seen, layout.prefix + result + layout.suffix, "")
     return pd.Series(rendered, index=frame.index, dtype=object)
+
+
+# ---------------------------------------------------------------- hash ids
 
 
 def _cells(frame: pd.DataFrame, column: str) -> list[str]:

@@ -13,6 +13,7 @@ from importer.errors import MappingError
 from importer.mapping.model import (
     APPOINTMENT_FIELDS,
     APPOINTMENT_REQUIRED,
+    CHECK_FIELDS,
     LEAD_FIELDS,
     ON_DUPLICATE,
     OPTION_KEYS,
@@ -142,7 +143,7 @@ class _Parser:
         if not isinstance(raw, dict):
             self.fail(f"{label} must be a column name or keys such as {{column: Name}}", line)
         kinds = SOURCE_KINDS + tuple(k for k in extra if k != "format")
-        allowed = kinds + ("default",) + tuple(k for k in extra if k == "format")
+        allowed = kinds + ("default", "map") + tuple(k for k in extra if k == "format")
         self.no_unknown_keys(raw, allowed, label)
         given = [k for k in raw if k in kinds]
         if len(given) != 1:
@@ -151,6 +152,12 @@ class _Parser:
         kind = given[0]
         if kind == "value" and "default" in raw:
             self.fail(f"{label} has a default, which a constant value never uses", line)
+        if "map" in raw and kind != "column":
+            self.fail(
+                f"{label} has a map, which only translates a column's cells",
+                _line(raw, "map") or line,
+                "write {column: Region, map: {North: Provo Office}}",
+            )
         default = (
             self.text(raw["default"], f"{label}'s default", line) if "default" in raw else None
         )
@@ -162,9 +169,52 @@ class _Parser:
             given_source[kind] = self.template(raw[kind], label, line)
         elif kind == "hash":
             given_source[kind] = self.hash_columns(raw[kind], label, line)
+        elif kind == "column" and isinstance(raw[kind], list):
+            first, *rest = self.column_list(raw[kind], label, _line(raw, kind) or line)
+            given_source.update(column=first, fallbacks=tuple(rest))
         else:
             given_source[kind] = self.column_name(raw[kind], f"{label}'s {kind}", line)
+        if "map" in raw:
+            given_source["value_map"] = self.value_map(raw["map"], label, _line(raw, "map") or line)
         return FieldSource(**given_source)
+
+    def column_list(self, raw: list[Any], label: str, line: int | None) -> list[str]:
+        """`{column: [Mobile, Phone]}`: the columns to take the first non-empty cell of."""
+        if not raw:
+            self.fail(f"{label}'s column list is empty", line, "e.g. {column: [Mobile, Phone]}")
+        names = [self.column_name(c, f"a column in {label}'s list", line) for c in raw]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                self.fail(f'{label}\'s column list names "{name}" twice', line)
+        return names
+
+    def value_map(self, raw: Any, label: str, line: int | None) -> tuple[tuple[str, str], ...]:
+        """`map: {North: Provo Office}`: cells to match (case and surrounding spaces
+        ignored, so two keys may not differ only in those) and the values they become."""
+        if not isinstance(raw, dict) or not raw:
+            given = _kind(raw) if raw else "empty"
+            self.fail(
+                f"{label}'s map must be a table of cell: value, not {given}",
+                line,
+                "e.g. map: {North: Provo Office, South: St George Office}",
+            )
+        seen: dict[str, str] = {}
+        pairs = []
+        for key, value in raw.items():
+            at = _line(raw, key) or line
+            cell = key.strip()
+            if not cell:
+                self.fail(f"{label}'s map has an empty cell to match", at)
+            folded = cell.casefold()
+            if folded in seen:
+                self.fail(
+                    f'{label}\'s map has "{cell}" and "{seen[folded]}", which match the same '
+                    "cells (case and surrounding spaces are ignored)",
+                    at,
+                )
+            seen[folded] = cell
+            pairs.append((cell, self.text(value, f'{label}\'s map value for "{cell}"', at)))
+        return tuple(pairs)
 
     def template(self, raw: Any, label: str, line: int | None) -> str:
         template = self.text(raw, f"{label}'s template", line)
@@ -232,7 +282,10 @@ def _parse_source(doc: dict[str, Any], parser: _Parser) -> tuple[str | None, int
     return sheet, int(header_row)
 
 
-def _parse_lead(doc: dict[str, Any], parser: _Parser) -> dict[str, FieldSource]:
+def _parse_lead(
+    doc: dict[str, Any], parser: _Parser
+) -> tuple[dict[str, FieldSource], dict[str, FieldSource]]:
+    """The lead fields, and the check-only fields (country) also written under `lead:`."""
     lead = doc.get("lead")
     hint = "map at least the id: `lead: {integration_record_id: Lead ID}`"
     if lead is None:
@@ -248,12 +301,15 @@ def _parse_lead(doc: dict[str, Any], parser: _Parser) -> dict[str, FieldSource]:
             "map it from an id column, or derive a stable one: "
             "`integration_record_id: {hash: [Email, Phone]}`",
         )
-    fields = {}
+    fields, checks = {}, {}
     for name, raw in lead.items():
+        if name in CHECK_FIELDS:
+            checks[name] = parser.source(raw, name, _line(lead, name))
+            continue
         if name not in LEAD_FIELDS:
             parser.warnings.append(_unknown_lead_field_warning(name))
         fields[name] = parser.source(raw, name, _line(lead, name))
-    return fields
+    return fields, checks
 
 
 def _unknown_lead_field_warning(name: str) -> str:
@@ -371,7 +427,7 @@ def parse_mapping(text: str, origin: str) -> ColumnMapping:
     parser = _Parser(origin)
     doc = _parse_document(_read_yaml(text, origin), parser)
     sheet, header_row = _parse_source(doc, parser)
-    lead = _parse_lead(doc, parser)
+    lead, checks = _parse_lead(doc, parser)
     appointment, timezone, date_format = _parse_appointment(doc, parser)
     return ColumnMapping(
         path=None,
@@ -380,6 +436,7 @@ def parse_mapping(text: str, origin: str) -> ColumnMapping:
         header_row=header_row,
         lead=lead,
         appointment=appointment,
+        checks=checks,
         appointment_timezone=timezone,
         appointment_date_format=date_format,
         survey_files=_parse_survey(doc, parser),

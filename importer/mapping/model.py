@@ -18,6 +18,8 @@ LEAD_FIELDS = (
     "lead_status", "browser_redirect", "calendar", "calendar_id", "createDeal", "office_name",
     "add_note", "ignore_validation", "lead_source", "office_match",
 )  # fmt: skip
+# Fields under `lead:` that are checked and never sent: they hold a rule's input.
+CHECK_FIELDS = ("country",)
 APPOINTMENT_FIELDS = ("apt_type_id", "date_time", "name", "minutes", "assigned_user")
 APPOINTMENT_REQUIRED = ("apt_type_id", "date_time", "name")
 SURVEY_FILE_FIELDS = ("name", "data", "type")
@@ -25,13 +27,22 @@ TOP_KEYS = ("version", "source", "lead", "appointment", "survey_data", "options"
 SOURCE_KEYS = ("sheet", "header_row")
 OPTION_KEYS = ("on_duplicate",)
 SOURCE_KINDS = ("column", "value", "template", "hash")
+# What a spreadsheet shows for a formula that failed; such a cell is read as empty (with a
+# warning). "NA", "N/A" and "None" are text and stay.
+SPREADSHEET_ERRORS = frozenset(
+    {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NUM!", "#NAME?", "#NULL!", "#SPILL!", "#CALC!"}
+)
 ON_DUPLICATE = ("reject", "last")
 _TEMPLATE_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
 
 @dataclass(frozen=True)
 class FieldSource:
-    """Where one output field's value comes from; exactly one of column/value/template/hash/file."""
+    """Where one output field's value comes from; exactly one of column/value/template/hash/file.
+
+    A column source may name fallbacks (`{column: [Mobile, Phone]}`: the first non-empty
+    cell) and a value table (`map:`, pairs of cell -> value as the mapping typed them).
+    """
 
     column: str | None = None
     value: str | None = None
@@ -40,12 +51,14 @@ class FieldSource:
     file: str | None = None
     default: str | None = None
     format: str | None = None
+    fallbacks: tuple[str, ...] = ()
+    value_map: tuple[tuple[str, str], ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
         """Every source column this reads, in the order it names them."""
         if self.column is not None:
-            return (self.column,)
+            return (self.column, *self.fallbacks)
         if self.file is not None:
             return (self.file,)
         if self.template is not None:
@@ -61,6 +74,7 @@ class ColumnMapping:
     header_row: int
     lead: dict[str, FieldSource]
     appointment: dict[str, FieldSource] = field(default_factory=dict)
+    checks: dict[str, FieldSource] = field(default_factory=dict)  # under lead:, never sent
     appointment_timezone: str | None = None
     appointment_date_format: str | None = None
     survey_files: list[dict[str, FieldSource]] = field(default_factory=list)
@@ -69,8 +83,10 @@ class ColumnMapping:
     origin: str = "mapping"  # how messages name the mapping: its path, or where its text came from
 
     def fields(self) -> list[tuple[FieldRef, FieldSource]]:
-        """(field, source) in body order: the lead's, the appointment's, each survey file's."""
+        """(field, source) in body order: the lead's, its checks, the appointment's, each
+        survey file's."""
         fields = [(FieldRef.lead(name), src) for name, src in self.lead.items()]
+        fields += [(FieldRef.check(name), src) for name, src in self.checks.items()]
         fields += [(FieldRef.appointment(name), src) for name, src in self.appointment.items()]
         for i, entry in enumerate(self.survey_files):
             fields += [(FieldRef.file(i, name), src) for name, src in entry.items()]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
 
-from importer.errors import SheetError
+from importer.errors import SheetError, UsageError
 from importer.reading.archive import SheetFacts, WorkbookScan, scan_workbook
 from importer.reading.cells import cell_text, cells_to_text
 from importer.reading.notes import CellNote, error_note, formula_note
@@ -58,6 +58,22 @@ class SourceSheet:
     # error values (they read as empty), a lone CSV cell spanning lines. Turn them into
     # row problems with importer.reading.notes.cell_note_problems.
     cell_notes: list[CellNote] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what the reader guessed, for the user
+
+
+# The warning when a CSV that is not UTF-8 is read with the Windows-1252 fallback.
+CP1252_WARNING = "{path}: not UTF-8; read as Windows-1252; if accents look wrong, pass --encoding"
+
+
+def check_encoding(encoding: str) -> str:
+    """The codec's canonical name; UsageError (one line) for a name Python does not know."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise UsageError(
+            f'unknown encoding "{encoding}"',
+            hint="use a name such as utf-8, cp1252, iso-8859-2 or shift_jis",
+        ) from exc
 
 
 def read_sheet(
@@ -66,6 +82,7 @@ def read_sheet(
     header_row: int = 1,
     delimiter: str | None = None,
     check_quotes: bool = True,
+    encoding: str | None = None,
 ) -> SourceSheet:
     """Read every cell of one sheet as the text Excel would show (General format).
 
@@ -73,10 +90,14 @@ def read_sheet(
     also matches case-insensitively. Rows above `header_row` are skipped; trailing fully
     empty rows are dropped, interior ones kept. `delimiter` fixes a CSV's delimiter
     (default: guessed from the header line); `check_quotes=False` skips the stray-quote
-    check (for a CSV this tool wrote itself). Raises SheetError for anything unreadable,
-    and before calamine sees it, for a workbook that would exhaust memory.
+    check (for a CSV this tool wrote itself). `encoding` (csv only) replaces detection;
+    without it, a csv that is not UTF-8 is read as Windows-1252 and `warnings` says so.
+    Raises SheetError for anything unreadable, and before calamine sees it, for a workbook
+    that would exhaust memory; UsageError for an unknown encoding name.
     """
     path = Path(path)
+    if encoding is not None:
+        encoding = check_encoding(encoding)
     if header_row < 1:
         raise SheetError(f"{path}: header row must be 1 or more, not {header_row}")
     data = _read_bytes(path)
@@ -84,7 +105,7 @@ def read_sheet(
     digest = hashlib.sha256(data).hexdigest()
     scan = _check_content(path, kind, data, digest)
     if kind == "csv":
-        return _read_csv(path, data, header_row, digest, delimiter, check_quotes)
+        return _read_csv(path, data, header_row, digest, delimiter, check_quotes, encoding)
     book = _open_workbook(path, kind, data)
     name = _choose_sheet(path, book, sheet)
     facts = scan.check_sheet(path, name) if scan is not None else SheetFacts()
@@ -287,8 +308,18 @@ def _read_csv(
     digest: str,
     delimiter: str | None,
     check_quotes: bool = True,
+    encoding: str | None = None,
 ) -> SourceSheet:
-    encoding = _detect_encoding(path, data)
+    warnings = []
+    if encoding is None:
+        encoding = _detect_encoding(path, data)
+        if encoding == "cp1252":
+            warnings.append(CP1252_WARNING.format(path=path.name))
+    elif not _decodes(data, encoding):
+        raise SheetError(
+            f"{path}: cannot decode the file as {encoding}",
+            hint="check the --encoding name, or leave it out to detect UTF-8",
+        )
     delimiter = delimiter or _sniff_delimiter(data, encoding, header_row)
     where = f"{path}: the file"
     try:
@@ -315,7 +346,17 @@ def _read_csv(
         # More lines than rows: some cells span lines. Cheap to know, rarer to look into.
         notes = check_cells_spanning_lines(path, frame, header, delimiter)
     return SourceSheet(
-        path, "csv", None, header_row, columns, frame, encoding, delimiter, digest, notes
+        path,
+        "csv",
+        None,
+        header_row,
+        columns,
+        frame,
+        encoding,
+        delimiter,
+        digest,
+        notes,
+        warnings,
     )
 
 

@@ -76,14 +76,16 @@ def validate(
     sheet: str | None = None,
     files_dir: PathLike | None = None,
     progress: Any = None,
+    encoding: str | None = None,
 ) -> Report:
     """The dry run: read, map and check every row, write OUT with each row valid or
-    invalid; nothing is sent. Refuses (BadInputError) to replace results of a send."""
+    invalid; nothing is sent. Refuses (BadInputError) to replace results of a send.
+    `encoding` names a csv's text encoding (detected when None; UsageError if unknown)."""
     started = utc_now()
     source = Path(source)
     target = Path(out) if out is not None else default_out(source)
     column_mapping = load_mapping(Path(mapping))
-    source_sheet = _read_source(source, sheet, column_mapping)
+    source_sheet = _read_source(source, sheet, column_mapping, encoding)
     prepared = prepare_rows(source_sheet, column_mapping, _folder(files_dir, source))
     check_out(target, [source], len(prepared.records))
     check_fits(target, source_sheet, column_mapping.text)
@@ -92,7 +94,9 @@ def validate(
         results = prepared.initial_results(RowStatus.VALID)
         summary = ResultsSummary("validate", started, "")
         content = _content(prepared, source_sheet.sheet_name, SourceFacts.of(source_sheet))
-        return _finish(target, content, results, summary, Callbacks(progress), None)
+        report = _finish(target, content, results, summary, Callbacks(progress), None)
+        report.warnings = list(source_sheet.warnings)
+        return report
 
 
 def send(
@@ -110,6 +114,7 @@ def send(
     limit: int | None = None,
     fresh: bool = False,
     progress: Any = None,
+    encoding: str | None = None,
 ) -> Report:
     """Validate, then post every valid row not yet accepted at this destination; write OUT.
 
@@ -127,7 +132,7 @@ def send(
         Path(out) if out is not None else default_out(source, connection.destination.is_sandbox)
     )
     column_mapping = load_mapping(Path(mapping))
-    source_sheet = _read_source(source, sheet, column_mapping)
+    source_sheet = _read_source(source, sheet, column_mapping, encoding)
     prepared = prepare_rows(source_sheet, column_mapping, _folder(files_dir, source))
     check_out(target, [source], len(prepared.records))
     check_fits(target, source_sheet, column_mapping.text)
@@ -161,6 +166,7 @@ def send(
         summary = _summary("send", started, connection.destination, stop, journal.path)
         content = _content(prepared, source_sheet.sheet_name, SourceFacts.of(source_sheet))
         report = _finish(target, content, results, summary, callbacks, failure, plan, stop)
+        report.warnings = list(source_sheet.warnings)
     return _raise_or_return(report, failure)
 
 
@@ -367,9 +373,11 @@ def _summary(
 # -- sources, mappings and OUT ----------------------------------------------------------------
 
 
-def _read_source(source: Path, sheet: str | None, mapping: ColumnMapping) -> SourceSheet:
+def _read_source(
+    source: Path, sheet: str | None, mapping: ColumnMapping, encoding: str | None
+) -> SourceSheet:
     # The reader ignores a sheet name for csv, so the mapping's default is safe to pass.
-    return read_sheet(source, sheet or mapping.sheet, mapping.header_row)
+    return read_sheet(source, sheet or mapping.sheet, mapping.header_row, encoding=encoding)
 
 
 def _folder(files_dir: PathLike | None, source: Path) -> Path:

@@ -67,6 +67,7 @@ class Report:
     stop_message: str = ""
     plan: RunPlan | None = None
     mapping_warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # about the source (how it was read)
 
     @property
     def counts(self) -> dict[str, int]:

@@ -74,8 +74,9 @@ def check_records(
 
     `cell_notes` are the reader's findings about single cells (a formula without a saved
     value, an error value): each becomes a problem of the fields mapped from that column.
+    The records' own problems (what mapping the cells found) come first.
     """
-    leads = validate_leads(records.lead, on_duplicate=mapping.on_duplicate)
+    leads = validate_leads(records.lead, on_duplicate=mapping.on_duplicate, checks=records.checks)
     date_time = mapping.appointment.get("date_time")
     appointment, apt_problems = normalize_appointments(
         records.appointment,
@@ -90,6 +91,7 @@ def check_records(
         mapping=mapping,
         records=records.with_parts(lead=leads.leads, appointment=appointment),
         problems=[
+            *records.problems,
             *leads.problems,
             *apt_problems,
             *file_problems,

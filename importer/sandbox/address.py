@@ -20,6 +20,8 @@ STATE_NAMES: dict[str, str] = {
     "puerto rico": "PR", "rhode island": "RI", "south carolina": "SC", "south dakota": "SD",
     "tennessee": "TN", "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA",
     "washington": "WA", "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY",
+    "virgin islands": "VI", "us virgin islands": "VI", "u.s. virgin islands": "VI",
+    "guam": "GU", "american samoa": "AS", "northern mariana islands": "MP",
 }  # fmt: skip
 
 # Words that end a street name, so "2214 N Honeydew Dr Saratoga Springs" splits after "Dr".

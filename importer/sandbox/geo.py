@@ -80,6 +80,13 @@ STATES: dict[str, Place] = {
     "OR": Place(44.572021, -122.070938, _LA),
     "PA": Place(40.590752, -77.209755, _NY),
     "PR": Place(18.220833, -66.590149, "America/Puerto_Rico"),
+    # The other inhabited territories: the API geocodes their addresses. The military mail
+    # codes (AA, AE, AP) and the freely associated states (FM, MH, PW) are not here: the
+    # API refuses them.
+    "VI": Place(18.335765, -64.896335, "America/St_Thomas"),
+    "GU": Place(13.444304, 144.793731, "Pacific/Guam"),
+    "AS": Place(-14.270972, -170.132217, "Pacific/Pago_Pago"),
+    "MP": Place(15.097900, 145.673900, "Pacific/Saipan"),
     "RI": Place(41.680893, -71.511780, _NY),
     "SC": Place(33.856892, -80.945007, _NY),
     "SD": Place(44.299782, -99.438828, _CHI),
@@ -96,8 +103,8 @@ STATES: dict[str, Place] = {
 
 # 3-digit zip prefix ranges (inclusive) -> state, from the USPS prefix allocation.
 _ZIP3_STATES: tuple[tuple[int, int, str], ...] = (
-    (5, 5, "NY"), (6, 9, "PR"), (10, 27, "MA"), (28, 29, "RI"), (30, 38, "NH"),
-    (39, 49, "ME"), (50, 54, "VT"), (55, 55, "MA"), (56, 59, "VT"), (60, 69, "CT"),
+    (5, 5, "NY"), (6, 7, "PR"), (8, 8, "VI"), (9, 9, "PR"), (10, 27, "MA"), (28, 29, "RI"),
+    (30, 38, "NH"), (39, 49, "ME"), (50, 54, "VT"), (55, 55, "MA"), (56, 59, "VT"), (60, 69, "CT"),
     (70, 89, "NJ"), (100, 149, "NY"), (150, 196, "PA"), (197, 199, "DE"), (200, 205, "DC"),
     (206, 219, "MD"), (220, 246, "VA"), (247, 268, "WV"), (270, 289, "NC"), (290, 299, "SC"),
     (300, 319, "GA"), (320, 349, "FL"), (350, 369, "AL"), (370, 385, "TN"), (386, 397, "MS"),
@@ -107,7 +114,7 @@ _ZIP3_STATES: tuple[tuple[int, int, str], ...] = (
     (680, 693, "NE"), (700, 714, "LA"), (716, 729, "AR"), (730, 749, "OK"), (750, 799, "TX"),
     (800, 816, "CO"), (820, 831, "WY"), (832, 838, "ID"), (840, 847, "UT"), (850, 865, "AZ"),
     (870, 884, "NM"), (885, 885, "TX"), (889, 898, "NV"), (900, 961, "CA"), (967, 968, "HI"),
-    (970, 979, "OR"), (980, 994, "WA"), (995, 999, "AK"),
+    (969, 969, "GU"), (970, 979, "OR"), (980, 994, "WA"), (995, 999, "AK"),
 )  # fmt: skip
 
 # A few metro prefixes, so leads in one state do not all sit on the same point.

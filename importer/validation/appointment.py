@@ -42,6 +42,37 @@ _UNIX_SECONDS = r"\d{10}"
 # appointment, so a stray five-digit number elsewhere is not read as a date.
 _EXCEL_RANGE = (32874.0, 73051.0)
 _WHOLE_NUMBER = r"0*[1-9]\d*(?:\.0*)?"
+# Dates with the month as an English name (unambiguous, so no day/month question), and
+# year-first slash dates: "March 12, 2026 2:30 PM", "Mar 12 2026 2:30pm",
+# "12-Mar-2026 14:30", "12 March 2026 14:30", "2026/03/12 14:30".
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+         ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+         ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+         ("december", "dec")],
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_TIME = (
+    r"(?:,?\s+(?:at\s+)?|\s*,\s*|T)(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2}))?"
+    r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?\s*$"
+)
+_MONTH = r"(?P<month>[A-Za-z]{3,9})\.?"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_NAMED_DATES = (
+    rf"^\s*{_MONTH}\s+{_DAY},?\s+(?P<year>\d{{4}}){_TIME}",  # March 12, 2026 2:30 PM
+    rf"^\s*{_DAY}[\s-]+{_MONTH}[\s,-]+(?P<year>\d{{4}}){_TIME}",  # 12-Mar-2026 14:30
+    rf"^\s*(?P<year>\d{{4}})[/.](?P<month>\d{{1,2}})[/.]{_DAY}{_TIME}",  # 2026/03/12 14:30
+)
+# What a message about an unreadable date_time lists as accepted.
+ACCEPTED_SHAPES = (
+    "2026-03-12 14:30, 3/12/2026 2:30 PM, March 12, 2026 2:30 PM, 12-Mar-2026 14:30, "
+    "2026/03/12 14:30, with an offset (2026-03-12T14:30:00-06:00), unix seconds, or an "
+    "Excel date"
+)
 
 
 @dataclass
@@ -128,6 +159,7 @@ def _parse_distinct(values: pd.Series, zone: ZoneInfo, column_format: str | None
     wall = wall.fillna(_coalesce(iso[iso.str.match(r"\d{4}-\d")], ISO_NAIVE))
     aware = aware.fillna(_parse_instants(unread()))
     wall = wall.fillna(_parse_serials(unread()))
+    wall = wall.fillna(_parse_named_dates(unread()))
     if not column_format:
         slash, slash_code, slash_detail = _parse_slash_dates(unread(), label)
         wall = wall.fillna(slash)
@@ -173,6 +205,33 @@ def _parse_serials(values: pd.Series) -> pd.Series:
     serial = values[values.str.fullmatch(_EXCEL_SERIAL)].astype(float)
     serial = serial[serial.between(*_EXCEL_RANGE)]
     return _to_wall(pd.to_datetime(serial, unit="D", origin="1899-12-30").dt.round("s"))
+
+
+def _parse_named_dates(values: pd.Series) -> pd.Series:
+    """Month-name and year-first dates (`_NAMED_DATES`) as wall-clock times; NaT otherwise."""
+    result = _nat_wall(values.index)
+    for pattern in _NAMED_DATES:
+        todo = values[result.isna()]
+        if todo.empty:
+            break
+        parts = todo.str.extract(pattern).dropna(subset=["year"])
+        if parts.empty:
+            continue
+        month = parts["month"].str.lower().map(_MONTHS)
+        month = month.fillna(pd.to_numeric(parts["month"], errors="coerce"))
+        hour = pd.to_numeric(parts["hour"]).astype(int)
+        ampm = parts["ampm"].fillna("").str.lower().str.replace(".", "", regex=False)
+        bad_12h = (ampm != "") & ~hour.between(1, 12)
+        hour = hour.where(ampm == "", hour % 12 + (ampm == "pm") * 12)
+        text = (
+            parts["year"] + "-" + month.astype("Int64").astype(str).str.zfill(2) + "-"
+            + parts["day"].str.zfill(2) + " " + hour.astype(str).str.zfill(2) + ":"
+            + parts["minute"] + ":" + parts["second"].fillna("00")
+        )  # fmt: skip
+        text = text.where(month.notna() & ~bad_12h, "")
+        parsed = pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+        result = result.fillna(_to_wall(parsed))
+    return result
 
 
 def _parse_slash_dates(values: pd.Series, label: str):
@@ -304,7 +363,7 @@ def _date_problems(cells: pd.Series, parsed: _Parsed, zone: ZoneInfo) -> list[Pr
         elif code == "nonexistent_time":
             what = f"does not exist in {zone.key} (clocks skip that hour)"
         else:
-            what = "is not a date and time"
+            what = f"is not a date and time; accepted: {ACCEPTED_SHAPES}"
         problems.append(Problem.error(int(row), field, code, f'"{text}" {what}'))
     for row in parsed.warning[parsed.warning != ""].index:
         what = f'"{cells[row]}" {parsed.warning[row]}'

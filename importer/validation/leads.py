@@ -6,8 +6,6 @@ rule runs column-wide; Python loops only visit failing (row, rule) groups.
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,8 +14,11 @@ import pandas as pd
 import pandera.pandas as pa
 
 from importer.models import Problem
-from importer.usps import PREFIX_OWNER_TEXT, zip_in_state, zip_prefix_known
+from importer.usps import FOREIGN_REGIONS, PREFIX_OWNER_TEXT, zip_in_state, zip_prefix_known
+from importer.validation import address as ad
 from importer.validation import normalize as nz
+from importer.validation import phones
+from importer.validation.messages import MESSAGES, ProblemReport, quoted
 
 RECORD_ID = "integration_record_id"
 EMAIL_FIELDS = ("email", "creator", "assign_to_email", "setter_email")
@@ -31,49 +32,35 @@ _MOSTLY_DISTINCT = frozenset(
 _NORMALIZERS: dict[str, Callable[[pd.Series], nz.Normalized]] = {
     "zip": nz.normalize_zip,
     "state": nz.normalize_state,
-    "mobile": nz.normalize_mobile,
+    "mobile": phones.normalize_mobile,
     "ignore_validation": nz.normalize_boolean,
     "browser_redirect": nz.normalize_choice,
     **{name: nz.normalize_email for name in EMAIL_FIELDS},
     **{name: nz.normalize_integer for name in INTEGER_FIELDS},
 }
 
-# Format rules on normalized values: field -> (problem code, test). Empty cells pass.
-_FORMATS: dict[str, tuple[str, Callable[[pd.Series], pd.Series]]] = {
-    "zip": ("invalid_zip", nz.is_zip),
-    "state": ("invalid_state", nz.is_state),
-    "mobile": ("invalid_mobile", nz.is_mobile),
-    "ignore_validation": ("invalid_boolean", nz.is_boolean),
-    "browser_redirect": ("invalid_browser_redirect", nz.is_browser_redirect),
-    **{name: ("invalid_email", nz.is_email) for name in EMAIL_FIELDS},
-    **{name: ("invalid_integer", nz.is_integer) for name in INTEGER_FIELDS},
-}
-
-# Message per problem code. {field} is the lead field, {value} the cell as typed (trimmed,
-# quoted), {new} the normalized value; other names are filled by the rule that reports it.
-MESSAGES: dict[str, str] = {
-    "missing_record_id": "{field}: missing; every row needs one",
-    "duplicate_record_id": "{field}: {value} is also on row {other}; only the {kept} is sent",
-    "missing_address": "{field}: no fullAddress, and no {parts}",
-    "invalid_state": "{field}: {value} is not a US state or territory code",
-    "invalid_zip": "{field}: {value} is not a 5-digit zip code",
-    "invalid_mobile": "{field}: {value} is not a 10-digit phone number",
-    "invalid_email": "{field}: {value} is not a valid email address",
-    "invalid_integer": "{field}: {value} is not a whole number",
-    "invalid_boolean": "{field}: {value} is not 1/0, true/false or yes/no",
-    "invalid_browser_redirect": "{field}: {value} is not profile, scheduling or deal",
-    "missing_calendar": "{field}: scheduling needs calendar or calendar_id",
-    "state_normalized": "{field}: {value} read as {new}",
-    "zip_zero_padded": "{field}: {value} read as {new} (Excel drops leading zeros)",
-    "zip_from_number": "{field}: {value} was stored as a number; sent as {new}",
-    "zip_plus4_assumed": "{field}: {value} taken as ZIP+4; sent as {new}",
-    "zip_state_mismatch": "{field}: {new} is in {owner}, not {state}",
-    "zip_unknown_prefix": "{field}: {new} is in no US state's zip range",
-    "mobile_recovered_from_number": "{field}: {value} was stored as a number; sent as {new}",
-    "browser_redirect_ignored": (
-        "{field}: {value} only matters in a browser; a batch import is not redirected"
+_Test = Callable[[pd.Series], pd.Series]
+# Format rules on normalized values: field -> (problem code, test passed by good values).
+# Empty cells pass. "country" is a check-only field (never sent).
+_FORMATS: dict[str, tuple[tuple[str, _Test], ...]] = {
+    "zip": (
+        ("invalid_zip", nz.is_zip_or_canadian),
+        ("not_us_address", nz.is_not_canadian_postal_code),
     ),
+    "state": (
+        ("invalid_state", nz.is_known_region),
+        ("military_address", nz.is_not_military),
+        ("not_us_address", nz.is_not_foreign_region),
+    ),
+    "mobile": (("invalid_mobile", phones.is_mobile),),
+    "ignore_validation": (("invalid_boolean", nz.is_boolean),),
+    "browser_redirect": (("invalid_browser_redirect", nz.is_browser_redirect),),
+    "country": (("not_us_address", nz.is_us_country),),
+    **{name: (("invalid_email", nz.is_email),) for name in EMAIL_FIELDS},
+    **{name: (("invalid_integer", nz.is_integer),) for name in INTEGER_FIELDS},
 }
+# fullAddress rules: the problem its parse found (see validation/address.py).
+_ADDRESS_CODES = (ad.INVALID, ad.NOT_US, ad.MILITARY)
 
 # missing_address: which parts a row lacks, by bit (4 = address, 2 = state, 1 = city and zip).
 _MISSING_PARTS = np.array(
@@ -89,8 +76,6 @@ _MISSING_PARTS = np.array(
     ],
     dtype=object,
 )
-_ADDRESS_PARTS = ("fullAddress", "state", "city", "zip")
-_LONGEST_QUOTE = 60
 
 ERROR_CODES = frozenset(
     {
@@ -98,9 +83,14 @@ ERROR_CODES = frozenset(
         "duplicate_record_id",
         "missing_address",
         "missing_calendar",
-        *(code for code, _ in _FORMATS.values()),
+        *(code for checks in _FORMATS.values() for code, _ in checks),
+        *_ADDRESS_CODES,
     }
 )
+# Why a state or zip names a place outside the US, for not_us_address / military_address.
+_MILITARY_WHY = "is a military mail code (APO/FPO/DPO), not a house to survey"
+_CANADIAN_WHY = "is a Canadian postal code, not a US zip"
+_COUNTRY_WHY = "is not the United States"
 
 
 @dataclass
@@ -115,31 +105,47 @@ class ValidationResult:
         return {problem.row for problem in self.problems if problem.is_error}
 
 
-def validate_leads(leads: pd.DataFrame, on_duplicate: str = "reject") -> ValidationResult:
+def validate_leads(
+    leads: pd.DataFrame, on_duplicate: str = "reject", checks: pd.DataFrame | None = None
+) -> ValidationResult:
     """Normalize and check every lead field of `leads` (index = spreadsheet row numbers).
 
-    Rows with ignore_validation true skip every rule but the record id's. With
+    `checks` holds check-only fields (country), judged like lead fields but never
+    returned. Rows with ignore_validation true skip every rule but the record id's. With
     `on_duplicate="reject"` the first row of a shared record id stands, with "last" the last.
-    A missing id or address column counts as empty.
+    A missing id or address column counts as empty. fullAddress is parsed: the normalized
+    line (country tail dropped, zip repaired, state code) replaces the cell.
     """
     if on_duplicate not in ("reject", "last"):
         raise ValueError(f'on_duplicate must be "reject" or "last", not "{on_duplicate}"')
     if not leads.index.is_unique:
         raise ValueError("leads must be indexed by spreadsheet row numbers, each once")
+    frame = leads if checks is None or checks.empty else pd.concat([leads, checks], axis=1)
     typed: dict[str, pd.Series] = {}
     repaired: dict[str, nz.Normalized] = {}
-    for name in leads.columns:
-        typed[name], repaired[name] = _normalize_column(leads[name], name)
-    normalized = leads.copy(deep=False)
+    for name in frame.columns:
+        typed[name], repaired[name] = _normalize_column(frame[name], name)
+    parsed = ad.parse_addresses(typed["fullAddress"]) if "fullAddress" in frame else None
+    if parsed is not None:
+        repaired["fullAddress"] = _full_address_lines(typed["fullAddress"], parsed)
+    normalized = frame.copy(deep=False)
     for name, result in repaired.items():
         normalized[name] = result.values
     skip = _skip_mask(normalized)
-    failures = _failures(_schema(normalized, skip, on_duplicate), _checked_frame(normalized))
-    report = _Report(typed, normalized)
+    schema = _schema(normalized, skip, on_duplicate, parsed)
+    failures = _failures(schema, _checked_frame(normalized))
+    report = ProblemReport(typed, normalized, ERROR_CODES, parsed)
     _report_errors(report, failures, on_duplicate)
     _report_repairs(report, repaired)
     _report_suspicions(report, skip)
-    return ValidationResult(normalized, report.problems())
+    return ValidationResult(normalized[list(leads.columns)], report.problems())
+
+
+def _full_address_lines(typed: pd.Series, parsed: pd.DataFrame) -> nz.Normalized:
+    """The line to send for each address that parsed; the cell as typed for the others."""
+    good = parsed["line"] != ""
+    lines = parsed["line"].where(good, typed)
+    return nz.Normalized(lines, {})
 
 
 def _normalize_column(raw: pd.Series, name: str) -> tuple[pd.Series, nz.Normalized]:
@@ -160,14 +166,16 @@ def _skip_mask(frame: pd.DataFrame) -> np.ndarray:
 
 def _checked_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """What pandera sees: the checked fields, with the record id and address always present."""
-    names = [name for name in _FORMATS if name in frame.columns]
+    names = [name for name in (*_FORMATS, "fullAddress") if name in frame.columns]
     data = {name: frame[name] for name in names}
     for name in (RECORD_ID, "address"):
         data[name] = pd.Series(_column(frame, name), index=frame.index)
     return pd.DataFrame(data, index=frame.index)
 
 
-def _schema(frame: pd.DataFrame, skip: np.ndarray, on_duplicate: str) -> pa.DataFrameSchema:
+def _schema(
+    frame: pd.DataFrame, skip: np.ndarray, on_duplicate: str, parsed: pd.DataFrame | None
+) -> pa.DataFrameSchema:
     columns: dict[str, list[pa.Check]] = {name: [] for name in _FORMATS if name in frame}
     keep = "first" if on_duplicate == "reject" else "last"
     columns[RECORD_ID] = [
@@ -178,8 +186,13 @@ def _schema(frame: pd.DataFrame, skip: np.ndarray, on_duplicate: str) -> pa.Data
         ),
     ]
     for name in [name for name in columns if name != RECORD_ID]:
-        code, test = _FORMATS[name]
-        columns[name].append(_format_check(name, code, test, skip))
+        for code, test in _FORMATS[name]:
+            columns[name].append(_format_check(name, code, test, skip))
+    if parsed is not None:
+        problem = parsed["code"].to_numpy(dtype=object)
+        columns["fullAddress"] = [
+            _vector_check(code, _not_this_problem(problem, code, skip)) for code in _ADDRESS_CODES
+        ]
     columns["address"] = [
         _vector_check("missing_address", lambda _: _has_address(frame) | skip),
     ]
@@ -190,6 +203,13 @@ def _schema(frame: pd.DataFrame, skip: np.ndarray, on_duplicate: str) -> pa.Data
     return pa.DataFrameSchema(
         {name: pa.Column(checks=checks, nullable=True) for name, checks in columns.items()}
     )
+
+
+def _not_this_problem(
+    problem: np.ndarray, code: str, skip: np.ndarray
+) -> Callable[[pd.Series], np.ndarray]:
+    """A test passed where a parsed address does not have the problem `code`."""
+    return lambda _: (problem != code) | skip
 
 
 def _vector_check(code: str, test: Callable[[pd.Series], np.ndarray]) -> pa.Check:
@@ -238,17 +258,31 @@ def _failures(schema: pa.DataFrameSchema, checked: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame({"index": [], "column": [], "check": []})
 
 
-def _report_errors(report: _Report, failures: pd.DataFrame, on_duplicate: str) -> None:
+def _report_errors(report: ProblemReport, failures: pd.DataFrame, on_duplicate: str) -> None:
     for (field, code), group in failures.groupby(["column", "check"], sort=False):
         labels = pd.Index(group["index"].to_numpy())
-        details = _error_details(str(code), labels, report.frame, on_duplicate)
+        details = _error_details(str(field), str(code), labels, report, on_duplicate)
         report.add(str(field), str(code), labels, **details)
 
 
 def _error_details(
-    code: str, labels: pd.Index, frame: pd.DataFrame, on_duplicate: str
+    field: str, code: str, labels: pd.Index, report: ProblemReport, on_duplicate: str
 ) -> dict[str, object]:
-    """Values a message needs beyond the cell: the other row of a duplicate, missing parts."""
+    """Values a message needs beyond the cell: the other row of a duplicate, missing parts,
+    why a value is refused."""
+    frame = report.frame
+    if field == "fullAddress" and report.parsed is not None:
+        return {"why": report.parsed["why"].loc[labels]}
+    if code == "invalid_mobile":
+        typed = report.typed[field].loc[labels]
+        return {"why": typed.map(phones.mobile_problem)}
+    if code == "military_address":
+        return {"why": _MILITARY_WHY}
+    if code == "not_us_address" and field == "state":
+        regions = frame[field].loc[labels].map(FOREIGN_REGIONS)
+        return {"why": "is " + regions + ", not the United States"}
+    if code == "not_us_address":
+        return {"why": _CANADIAN_WHY if field == "zip" else _COUNTRY_WHY}
     if code == "duplicate_record_id":
         ids = frame[RECORD_ID]
         keep = "first" if on_duplicate == "reject" else "last"
@@ -265,99 +299,71 @@ def _error_details(
     return {}
 
 
-def _report_repairs(report: _Report, repaired: dict[str, nz.Normalized]) -> None:
+def _report_repairs(report: ProblemReport, repaired: dict[str, nz.Normalized]) -> None:
     for field, result in repaired.items():
         for code, labels in result.warnings.items():
             report.add(field, code, labels)
 
 
-def _report_suspicions(report: _Report, skip: np.ndarray) -> None:
-    """Sendable but suspicious: a zip of no state or of another state, a browser-only option."""
+def _report_suspicions(report: ProblemReport, skip: np.ndarray) -> None:
+    """Sendable but suspicious: a zip of no state or of another state, a PO box, a
+    browser-only option."""
     frame = report.frame
     if "zip" in frame:
-        zips = frame["zip"]
-        known = zip_prefix_known(zips) & ~skip
-        valid_zip = nz.per_distinct(nz.is_zip, zips) & ~skip
-        report.add("zip", "zip_unknown_prefix", frame.index[valid_zip & ~known])
-        if "state" in frame:
-            states = frame["state"]
-            checkable = known & nz.per_distinct(nz.is_state, states)
-            elsewhere = frame.index[checkable & ~zip_in_state(zips, states)]
-            owner = zips.loc[elsewhere].str.slice(0, 3).map(PREFIX_OWNER_TEXT)
-            report.add("zip", "zip_state_mismatch", elsewhere, owner=owner, state=states[elsewhere])
+        states = frame.get("state")
+        _report_zip_place(report, "zip", frame["zip"], states, skip)
+    if "address" in frame:
+        boxes = ad.is_po_box(frame["address"]) & ~skip
+        report.add("address", "po_box", frame.index[boxes])
+    if report.parsed is not None:
+        _report_full_address(report, report.parsed, skip)
     if "browser_redirect" in frame:
         redirects = frame["browser_redirect"]
         ignored = frame.index[nz.per_distinct(nz.is_browser_redirect, redirects) & ~skip]
         report.add("browser_redirect", "browser_redirect_ignored", ignored)
 
 
-@dataclass
-class _Report:
-    """Problems gathered column-wide: per (field, code), the rows and their messages."""
-
-    typed: dict[str, pd.Series]
-    frame: pd.DataFrame
-    parts: list[tuple[np.ndarray, str, str, np.ndarray]] = dataclasses.field(default_factory=list)
-
-    def add(self, field: str, code: str, labels: pd.Index, **extra: object) -> None:
-        if len(labels) == 0:
-            return
-        values: dict[str, object] = {"field": field, **extra}
-        if field in self.typed:
-            values["value"] = _quoted(self.typed[field].loc[labels].to_numpy(dtype=object))
-        if field in self.frame:
-            values["new"] = self.frame[field].loc[labels].to_numpy(dtype=object)
-        message = _render(MESSAGES[code], len(labels), values)
-        self.parts.append((labels.to_numpy(dtype=np.int64), field, code, message))
-
-    def problems(self) -> list[Problem]:
-        """Problems ordered by row, then by the field's column position, errors first."""
-        if not self.parts:
-            return []
-        position = self._positions()
-        sizes = [len(rows) for rows, _, _, _ in self.parts]
-        # Per part: its place within a row (field position, then errors before warnings).
-        place = [
-            2 * position.get(field, -1) + (code not in ERROR_CODES)
-            for _, field, code, _ in self.parts
-        ]
-        rows = np.concatenate([rows for rows, _, _, _ in self.parts])
-        part = np.repeat(np.arange(len(self.parts)), sizes)
-        order = np.lexsort((np.repeat(place, sizes), rows))
-        messages = np.concatenate([message for _, _, _, message in self.parts])[order]
-        fields = [field for _, field, _, _ in self.parts]
-        codes = [code for _, _, code, _ in self.parts]
-        errors = [code in ERROR_CODES for code in codes]
-        return [
-            Problem(row, fields[which], codes[which], message, errors[which])
-            for row, which, message in zip(
-                rows[order].tolist(), part[order].tolist(), messages.tolist(), strict=True
-            )
-        ]
-
-    def _positions(self) -> dict[str, int]:
-        columns = list(self.frame.columns)
-        position = {name: index for index, name in enumerate(columns)}
-        if "address" not in position:
-            parts = [position[name] for name in _ADDRESS_PARTS if name in position]
-            position["address"] = min(parts, default=len(columns))
-        return position
+def _report_zip_place(
+    report: ProblemReport,
+    field: str,
+    zips: pd.Series,
+    states: pd.Series | None,
+    skip: np.ndarray,
+    **quoted: pd.Series,
+) -> None:
+    """zip_unknown_prefix and zip_state_mismatch for valid zips (of a column or addresses)."""
+    known = zip_prefix_known(zips) & ~skip
+    valid_zip = nz.per_distinct(nz.is_zip, zips) & ~skip
+    unknown = zips.index[valid_zip & ~known]
+    report.add(field, "zip_unknown_prefix", unknown, new=zips[unknown])
+    if states is None:
+        return
+    checkable = known & nz.per_distinct(nz.is_state, states)
+    elsewhere = zips.index[checkable & ~zip_in_state(zips, states)]
+    owner = zips.loc[elsewhere].str.slice(0, 3).map(PREFIX_OWNER_TEXT)
+    report.add(
+        field,
+        "zip_state_mismatch",
+        elsewhere,
+        owner=owner,
+        state=states[elsewhere],
+        new=zips[elsewhere],
+    )
 
 
-def _render(template: str, count: int, values: dict[str, object]) -> np.ndarray:
-    """Fill a message template column-wide: plain strings, or arrays/Series of one per row."""
-    message = np.full(count, "", dtype=object)
-    for position, piece in enumerate(re.split(r"\{(\w+)\}", template)):
-        value = piece if position % 2 == 0 else values[piece]
-        if isinstance(value, pd.Series):
-            value = value.to_numpy(dtype=object)
-        message = message + value
-    return message
-
-
-def _quoted(values: np.ndarray) -> np.ndarray:
-    """Cell text in double quotes, on one line, cut short when long."""
-    text = pd.Series(values, dtype=object).str.replace(r"\s+", " ", regex=True)
-    long = text.str.len() > _LONGEST_QUOTE
-    text[long] = text[long].str.slice(0, _LONGEST_QUOTE - 3) + "..."
-    return ('"' + text + '"').to_numpy(dtype=object)
+def _report_full_address(report: ProblemReport, parsed: pd.DataFrame, skip: np.ndarray) -> None:
+    """The zip repaired inside an address, its zip's place, and a PO box street."""
+    good = (parsed["code"] == "").to_numpy() & ~skip
+    padded = parsed.index[good & (parsed["zip_typed"] != "").to_numpy()]
+    report.add(
+        "fullAddress",
+        "zip_zero_padded",
+        padded,
+        value=quoted(parsed["zip_typed"].loc[padded].to_numpy(dtype=object)),
+        new=parsed["zip"].loc[padded],
+    )
+    zips = parsed["zip"].str.slice(0, 5).where(good, "")
+    states = parsed["state"].where(good, "")
+    _report_zip_place(report, "fullAddress", zips, states, skip)
+    boxes = ad.is_po_box(parsed["street"]) & good
+    report.add("fullAddress", "po_box", parsed.index[boxes])

@@ -9,7 +9,6 @@ for the format tests (the `is_*` functions, which pandera runs) to reject.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,7 +16,18 @@ import numpy as np
 import pandas as pd
 
 from importer import syntax
-from importer.usps import STATE_BY_NAME, STATE_CODES
+from importer.countries import country_of
+from importer.usps import (
+    FOREIGN_REGIONS,
+    MILITARY_CODES,
+    OTHER_REGION_BY_NAME,
+    STATE_BY_NAME,
+    STATE_CODES,
+)
+
+KNOWN_REGION_CODES = STATE_CODES | MILITARY_CODES | frozenset(FOREIGN_REGIONS)
+# A Canadian postal code, as a zip column may hold one: "N8N 3N2", "n8n3n2".
+CANADIAN_POSTAL_CODE = r"[A-Za-z]\d[A-Za-z][ -]?\d[A-Za-z]\d"
 
 BROWSER_REDIRECTS = ("profile", "scheduling", "deal")
 
@@ -31,13 +41,6 @@ _BOOLEANS = {
     "yes": "1",
     "no": "0",
 }
-
-# What Excel or pandas leave of a number: "8015554444.0", "8.015554444E+09", "8.015554444e9".
-_NUMBER = r"[0-9]+\.0*|[0-9](?:\.[0-9]+)?[eE]\+?[0-9]{1,2}"
-# Separators people type inside phone numbers.
-_PHONE_PUNCTUATION = r"[\s().\-/+]"
-_PHONE_PUNCTUATION_RE = re.compile(_PHONE_PUNCTUATION)
-_PHONE_DELETE = bytes(c for c in range(128) if _PHONE_PUNCTUATION_RE.fullmatch(chr(c)))
 
 
 @dataclass
@@ -103,7 +106,7 @@ def _labels(mask: pd.Series) -> pd.Index:
     return mask.index[mask.to_numpy()]
 
 
-def _with_warnings(values: pd.Series, **masks: pd.Series) -> Normalized:
+def with_warnings(values: pd.Series, **masks: pd.Series) -> Normalized:
     return Normalized(values, {code: _labels(mask) for code, mask in masks.items() if mask.any()})
 
 
@@ -123,7 +126,7 @@ def normalize_zip(values: pd.Series) -> Normalized:
     out.loc[sub.index[(plus4 | bare9).to_numpy()]] = sub[plus4 | bare9].str.slice(0, 5)
     out.loc[sub.index[(number | short).to_numpy()]] = whole[number | short].str.zfill(5)
     padded = (number | short) & (whole.str.len() < 5)
-    return _with_warnings(
+    return with_warnings(
         out,
         zip_zero_padded=padded,
         zip_from_number=number & ~padded,
@@ -133,74 +136,24 @@ def normalize_zip(values: pd.Series) -> Normalized:
 
 def normalize_state(values: pd.Series) -> Normalized:
     """Two-letter codes upper-cased silently; full names in any case and spacing become
-    their code with a warning; anything else is left for `is_state` to reject."""
+    their code with a warning; the codes and names of military mail and foreign regions
+    (AE, MH, Ontario) become their code silently, for the rules that refuse them; anything
+    else is left for `is_state` to reject."""
     upper = values.str.upper()
-    is_code = upper.isin(STATE_CODES)
+    is_code = upper.isin(KNOWN_REGION_CODES)
     out = values.copy()
     out[is_code] = upper[is_code]
     rest = ~is_code & (values != "")
     if not rest.any():
         return Normalized(out)
-    codes = upper[rest].str.replace(r"\s+", " ", regex=True).map(STATE_BY_NAME)
+    spaced = upper[rest].str.replace(r"\s+", " ", regex=True)
+    codes = spaced.map(STATE_BY_NAME)
     named = codes.notna()
     out.loc[named.index[named.to_numpy()]] = codes[named]
-    return _with_warnings(out, state_normalized=named)
-
-
-def normalize_mobile(values: pd.Series) -> Normalized:
-    """Ten digits: punctuation and spaces removed, a leading "+1"/"1" on 11 digits dropped;
-    numbers Excel made of the cell ("8015554444.0", "8.015554444E+09") recovered with a
-    warning when they are exact integers of 10 or 11 digits."""
-    repair = ~(_digits(values) & (values.str.len() == 10)) & (values != "")
-    out = values.copy()
-    if not repair.any():
-        return Normalized(out)
-    sub = values[repair]
-    number = _numbers(sub)
-    digits = _without_punctuation(sub)
-    digits[number] = _integer_text(sub[number])
-    lengths = digits.str.len()
-    leading = (lengths == 11) & digits.str.startswith("1")
-    if leading.any():
-        digits[leading] = digits[leading].str.slice(1)
-        lengths[leading] = 10
-    good = (lengths == 10) & _digits(digits)
-    out.loc[sub.index[good.to_numpy()]] = digits[good]
-    return _with_warnings(out, mobile_recovered_from_number=number & good)
-
-
-def _numbers(values: pd.Series) -> pd.Series:
-    """True where a cell is a number as Excel or pandas left it (`_NUMBER`)."""
-    # Every such number has a "." or an exponent: the regex runs on those cells alone.
-    cells = values.tolist()
-    maybe = np.array([("." in v) or ("e" in v) or ("E" in v) for v in cells], dtype=bool)
-    number = np.zeros(len(cells), dtype=bool)
-    if maybe.any():
-        number[maybe] = values[maybe].str.fullmatch(_NUMBER).to_numpy(dtype=bool)
-    return pd.Series(number, index=values.index)
-
-
-def _without_punctuation(values: pd.Series) -> pd.Series:
-    """The cells with `_PHONE_PUNCTUATION` removed."""
-    cells = values.tolist()
-    bulk = "\x00".join(cells)
-    # ASCII cells (nearly all): one bytes.translate over the joined column, not a regex per
-    # cell (ten times quicker on 1M phones). Both paths remove the same characters.
-    if bulk.isascii() and bulk.count("\x00") == len(cells) - 1:
-        kept = bulk.encode("ascii").translate(None, _PHONE_DELETE).decode("ascii").split("\x00")
-    else:
-        kept = [_PHONE_PUNCTUATION_RE.sub("", v) for v in cells]
-    return pd.Series(kept, index=values.index, dtype=values.dtype)
-
-
-def _integer_text(values: pd.Series) -> pd.Series:
-    """Numbers that are exact integers of 10 or 11 digits as digit text; "" otherwise."""
-    floats = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        exact = np.isfinite(floats) & (floats == np.floor(floats))
-        exact &= (floats >= 1e9) & (floats < 1e11)
-    text = np.where(exact, np.where(exact, floats, 0).astype(np.int64).astype(str), "")
-    return pd.Series(text, index=values.index, dtype=values.dtype)
+    others = spaced.map(OTHER_REGION_BY_NAME)
+    other = others.notna() & ~named
+    out.loc[other.index[other.to_numpy()]] = others[other]
+    return with_warnings(out, state_normalized=named)
 
 
 def normalize_email(values: pd.Series) -> Normalized:
@@ -236,8 +189,35 @@ def is_state(values: pd.Series) -> pd.Series:
     return values.isin(STATE_CODES)
 
 
-def is_mobile(values: pd.Series) -> pd.Series:
-    return _digits(values) & (values.str.len() == 10)
+def is_known_region(values: pd.Series) -> pd.Series:
+    """A state, a military mail code or a foreign region's code (refused by other rules)."""
+    return values.isin(KNOWN_REGION_CODES)
+
+
+def is_not_military(values: pd.Series) -> pd.Series:
+    return ~values.isin(MILITARY_CODES)
+
+
+def is_not_foreign_region(values: pd.Series) -> pd.Series:
+    return ~values.isin(FOREIGN_REGIONS)
+
+
+def is_zip_or_canadian(values: pd.Series) -> pd.Series:
+    """A zip, or a Canadian postal code (refused as foreign, not as a malformed zip)."""
+    return is_zip(values) | is_canadian_postal_code(values)
+
+
+def is_canadian_postal_code(values: pd.Series) -> pd.Series:
+    return values.str.fullmatch(CANADIAN_POSTAL_CODE).fillna(False).astype(bool)
+
+
+def is_not_canadian_postal_code(values: pd.Series) -> pd.Series:
+    return ~is_canadian_postal_code(values)
+
+
+def is_us_country(values: pd.Series) -> pd.Series:
+    """The United States in any usual spelling or language ("" counts as the US)."""
+    return pd.Series([country_of(v) == "US" for v in values.tolist()], index=values.index)
 
 
 def is_email(values: pd.Series) -> pd.Series:
