@@ -1,7 +1,8 @@
 """The send loop: post each due row, journal its outcome, then fold the journal into results.
 
 Every outcome is journaled before the next row is posted, so a crash or a kill loses at
-most the row in flight, and that row is an upsert when it goes again.
+most the row in flight, and that row is an upsert when it goes again. An accepted row goes
+into the ledger only once the journal has it: the ledger may lag the journal, never lead it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from importer.errors import ApiDownError
 from importer.models import ACCEPTED, RowStatus
 from importer.records import RECORD_ID
 from importer.run.destination import Destination
+from importer.run.ledger import RunLedger
 from importer.run.outfile import utc_now
 from importer.run.report import Callbacks, StopReason
 from importer.run.rows import PreparedRows
@@ -74,8 +76,10 @@ def send_rows(
     sender: LeadSender,
     journal: Journal,
     callbacks: Callbacks,
+    ledger: RunLedger | None = None,
 ) -> StopReason | None:
-    """Post `rows` in order, journaling each outcome; the reason the loop ended early, if any.
+    """Post `rows` in order, journaling each outcome (then an accepted one in the ledger);
+    the reason the loop ended early, if any.
 
     ApiKeyError and ApiDownError propagate (the row that tipped ApiDownError is journaled
     first); so does KeyboardInterrupt, with the row in flight not journaled (it stays
@@ -96,7 +100,10 @@ def send_rows(
         except ApiDownError as exc:
             journal.record(row, values[id_at], exc.outcome, utc_now(), fingerprint(body))
             raise
-        journal.record(row, values[id_at], outcome, utc_now(), fingerprint(body))
+        at, sent = utc_now(), fingerprint(body)
+        journal.record(row, values[id_at], outcome, at, sent)
+        if ledger is not None and outcome.status in ACCEPTED:
+            ledger.remember(row, values[id_at], sent, outcome.lead_id or "", at)
         callbacks.row_done(row, outcome.status)
     return None
 
