@@ -188,7 +188,26 @@ def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _predicting(command: Callable[..., Any]) -> Callable[..., Any]:
     """validate's destination options: only to look up the ledger, nothing is sent."""
-    for option in reversed(destination_options):
+    for option in reversed(
+        [
+            click.option(
+                "--sandbox",
+                is_flag=True,
+                help="Predict a rehearsal (which keeps no ledger: every valid row is sent).",
+            ),
+            click.option(
+                "--base-url",
+                help="Predict a send to this base URL: which rows the ledger shows it already "
+                "has (default: ENERFLO_BASE_URL; else, with ENERFLO_API_KEY set, "
+                f"{DEFAULT_BASE_URL}).",
+            ),
+            click.option(
+                "--partner",
+                help="Partner name in the API path of that send (default: ENERFLO_PARTNER, "
+                "else partner).",
+            ),
+        ]
+    ):
         command = option(command)
     return ledger_options(command)
 
@@ -240,7 +259,9 @@ def send(console: Console, source: Path, mapping_path: Path, **opts: Any) -> int
 
     The api key is read from the ENERFLO_API_KEY environment variable, never from the
     command line. Re-running the same command resumes: rows already created or updated
-    are not sent again.
+    are not sent again. Rows this destination already has with the same values, from
+    any earlier file (see `enerflo-import ledger`), are not sent either: they come back
+    `unchanged` (--resend sends them).
     """
     from importer import run
 

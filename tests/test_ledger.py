@@ -17,13 +17,8 @@ import pytest
 import importer
 import importer.run.ledger as ledger_module
 from importer.run.destination import SANDBOX, real_destination
-from importer.run.ledger import (
-    Ledger,
-    LedgerEntry,
-    Place,
-    RunLedger,
-    default_ledger_path,
-)
+from importer.run.ledger import Ledger, LedgerEntry, Place, default_ledger_path
+from importer.run.unchanged import RunLedger
 from importer.sandbox import running_sandbox
 from importer.sending.journal import Journal
 from tests.conftest import MAPPING, lead_row, write_leads_csv

@@ -334,3 +334,17 @@ def test_the_ledger_holds_hashes_never_the_key_or_lead_values(lists, real, ledge
     assert place == Place(f"{real.base_url}/api/v1/partner/action/lead/add", place[1])
     assert place.key_fingerprint.startswith("k") and SAMPLE_KEY not in place.key_fingerprint
     assert (entry.file, entry.row, len(entry.fingerprint)) == ("leads-week46.csv", 9, 32)
+
+
+def test_unchanged_rows_are_coloured_apart_from_sent_ones(lists, real) -> None:
+    source_a, source_b, mapping = lists
+    send(source_a, mapping, real)
+    send(source_b, mapping, real)
+    sheet = openpyxl.load_workbook(b_out(lists))["Leads"]
+    fills = {
+        rule.formula[0]: rule.dxf.fill.bgColor.rgb
+        for cf in sheet.conditional_formatting
+        for rule in cf.rules
+    }
+    assert fills['"unchanged"'] == "FFDDEBF7"  # a muted blue: fine, and nothing was sent
+    assert fills['"unchanged"'] not in (fills['"created"'], fills['"pending"'])

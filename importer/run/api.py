@@ -42,7 +42,6 @@ from importer.run.destination import (
     real_destination,
     sandbox_destination,
 )
-from importer.run.ledger import RunLedger
 from importer.run.outfile import (
     OutLock,
     check_out,
@@ -61,13 +60,7 @@ from importer.run.sending import (
     open_sender,
     send_rows,
 )
-from importer.run.unchanged import (
-    Earlier,
-    compare_rows,
-    dry_run_warnings,
-    unchanged_results,
-    update_warnings,
-)
+from importer.run.unchanged import RunLedger, predict, unchanged_results
 from importer.sandbox import SAMPLE_API_KEY
 from importer.sending.journal import Journal, JournalEntry, mismatch_error
 from importer.sending.sender import SendOutcome
@@ -99,7 +92,7 @@ def validate(
     """
     started = utc_now()
     source = Path(source)
-    target = Path(out) if out is not None else default_out(source)
+    target = Path(out) if out is not None else default_out(source, sandbox)
     column_mapping = load_mapping(Path(mapping))
     source_sheet = _read_source(source, sheet, column_mapping)
     prepared = prepare_rows(source_sheet, column_mapping, _folder(files_dir, source))
@@ -109,11 +102,11 @@ def validate(
         _refuse_replacing_sent_rows(target, "validate")
         use = None
         if destination is not None and ledger is not False:
-            use = _predict(prepared, ledger, destination, key_known, source.name)
+            use = predict(prepared, ledger, destination, key_known, source.name)
         results = prepared.initial_results(RowStatus.VALID)
         summary = ResultsSummary("validate", started, "")
         if use is not None:
-            summary.extra["ledger"] = _ledger_line(use, dry_run=True)
+            summary.extra["ledger"] = use.summary_line(dry_run=True)
         content = _content(prepared, source_sheet.sheet_name, SourceFacts.of(source_sheet))
         report = _finish(target, content, results, summary, Callbacks(progress), None)
         report.ledger = use
@@ -174,7 +167,7 @@ def send(
         with journal:
             done = accepted_entries(journal.outcomes())
             due = [row for row in prepared.valid_rows if row not in done]
-            earlier = _earlier(prepared, due, known, resend)
+            earlier = known.compare(prepared, due, resend=resend)
             due = [row for row in due if row not in earlier.unchanged]
             due = due[:limit] if limit is not None else due
             accepted_before = [row for row in prepared.valid_rows if row in done]
@@ -200,7 +193,7 @@ def send(
         results = journaled_results(prepared.initial_results(RowStatus.PENDING), entries)
         results = unchanged_results(results, earlier.unchanged)
         summary = _summary("send", started, connection.destination, stop, journal.path)
-        summary.extra["ledger"] = _ledger_line(known.use, resend=resend)
+        summary.extra["ledger"] = known.use.summary_line(resend=resend)
         content = _content(prepared, source_sheet.sheet_name, SourceFacts.of(source_sheet))
         report = _finish(target, content, results, summary, callbacks, failure, plan, stop)
         report.ledger = known.use
@@ -275,7 +268,7 @@ def retry(
         same_version = earlier_identity.get("results_sha256") == identity["results_sha256"]
         journal = Journal.open(retry_path, identity, fresh=fresh or not same_version)
         callbacks = Callbacks(progress)
-        earlier = _earlier(plan.prepared, plan.rows, known, resend)
+        earlier = known.compare(plan.prepared, plan.rows, resend=resend)
         rows = [row for row in plan.rows if row not in earlier.unchanged]
         with journal:
             if not same_version:
@@ -290,7 +283,7 @@ def retry(
             entries = journal.outcomes()
         known.finish()
         summary = _summary("retry", started, connection.destination, stop, journal.path)
-        summary.extra["ledger"] = _ledger_line(known.use, resend=resend)
+        summary.extra["ledger"] = known.use.summary_line(resend=resend)
         if plan.deleted:
             summary.extra["rows deleted by hand"] = (
                 f"{len(plan.deleted)}: {', '.join(plan.deleted[:20])}"
@@ -520,16 +513,6 @@ def _reconcile(known: RunLedger, results: Path, results_name: str) -> None:
     known.reconcile(retry_journal_path(results), results_name)
 
 
-def _earlier(prepared: PreparedRows, rows: list[int], known: RunLedger, resend: bool) -> Earlier:
-    """Which due rows the destination has (not sent) or has otherwise (sent, with a warning)."""
-    if resend or not known.active:
-        return Earlier()
-    earlier = compare_rows(prepared, rows, known.known())
-    prepared.problems += update_warnings(earlier.updates)
-    known.use.unchanged, known.use.updates = len(earlier.unchanged), len(earlier.updates)
-    return earlier
-
-
 def _looked_up(
     api_key: str | None, base_url: str | None, partner: str | None, sandbox: bool
 ) -> tuple[Destination | None, bool]:
@@ -545,44 +528,6 @@ def _looked_up(
         return None, False
     destination = real_destination(base or DEFAULT_BASE_URL, name or DEFAULT_PARTNER, key)
     return destination, bool(key)
-
-
-def _predict(
-    prepared: PreparedRows,
-    ledger: PathLike | bool | None,
-    destination: Destination,
-    key_known: bool,
-    file: str,
-) -> LedgerUse:
-    """Warn on each valid row a send to `destination` would skip, or send as an update."""
-    with RunLedger.open(ledger, destination, file, write=False) as known:
-        if not key_known:
-            known.choose_key()
-        earlier = compare_rows(prepared, prepared.valid_rows, known.known())
-    prepared.problems += dry_run_warnings(earlier)
-    known.use.unchanged, known.use.updates = len(earlier.unchanged), len(earlier.updates)
-    return known.use
-
-
-def _ledger_line(use: LedgerUse, *, dry_run: bool = False, resend: bool = False) -> str:
-    """How the Summary sheet says what the ledger did."""
-    where = f"{use.path}: " if use.path else ""
-    if use.warnings:
-        return where + "; ".join(use.warnings)
-    if use.note and not use.consulted:
-        return use.note
-    if resend:
-        return f"{where}--resend: every valid row sent, whatever the ledger knew"
-    note = f" ({use.note})" if use.note else ""
-    if dry_run:
-        return (
-            f"{where}a send would skip {use.unchanged} unchanged rows and update "
-            f"{use.updates} leads sent before{note}"
-        )
-    return (
-        f"{where}{use.unchanged} rows unchanged at this destination were not sent; "
-        f"{use.updates} rows updated leads sent before"
-    )
 
 
 # -- destinations -------------------------------------------------------------------------------

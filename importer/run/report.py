@@ -51,6 +51,26 @@ class LedgerUse:
         self.warnings.append(f"{error.message}; {consequence}")
         self.hint = self.hint or (error.hint or "")
 
+    def summary_line(self, *, dry_run: bool = False, resend: bool = False) -> str:
+        """What the Summary sheet says the ledger did."""
+        where = f"{self.path}: " if self.path else ""
+        if self.warnings:
+            return where + "; ".join(self.warnings)
+        if self.note and not self.consulted:
+            return self.note
+        if resend:
+            return f"{where}--resend: every valid row sent, whatever the ledger knew"
+        if dry_run:
+            note = f" ({self.note})" if self.note else ""
+            return (
+                f"{where}a send would skip {self.unchanged} unchanged rows and update "
+                f"{self.updates} leads sent before{note}"
+            )
+        return (
+            f"{where}{self.unchanged} rows unchanged at this destination were not sent; "
+            f"{self.updates} rows updated leads sent before"
+        )
+
 
 @dataclass(frozen=True)
 class RunPlan:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import pandas as pd
 
@@ -17,7 +18,6 @@ from importer.errors import ApiDownError
 from importer.models import ACCEPTED, RowStatus
 from importer.records import RECORD_ID
 from importer.run.destination import Destination
-from importer.run.ledger import RunLedger
 from importer.run.outfile import utc_now
 from importer.run.report import Callbacks, StopReason
 from importer.run.rows import PreparedRows
@@ -56,6 +56,14 @@ def open_sender(
         yield sender
 
 
+class AcceptedRows(Protocol):
+    """Whatever wants each accepted row once the journal has it (the run's ledger)."""
+
+    def remember(
+        self, row: int, record_id: str, fingerprint: str, lead_id: str, at: str
+    ) -> None: ...
+
+
 def record_fingerprints(prepared: PreparedRows, rows: list[int]) -> dict[int, str]:
     """The fingerprint each of `rows` would be journaled with if it were sent now."""
     builder = PayloadBuilder(prepared.records.refs())
@@ -76,7 +84,7 @@ def send_rows(
     sender: LeadSender,
     journal: Journal,
     callbacks: Callbacks,
-    ledger: RunLedger | None = None,
+    ledger: AcceptedRows | None = None,
 ) -> StopReason | None:
     """Post `rows` in order, journaling each outcome (then an accepted one in the ledger);
     the reason the loop ended early, if any.

@@ -1,5 +1,6 @@
-"""Rows a destination already has, as the ledger tells it: which of a run's rows need not be
-sent, which update a lead sent before, and how both read in the results; sends nothing.
+"""A run and the ledger: which rows its destination already has (unchanged: not sent), which
+update a lead sent before (sent, with a warning), and each row accepted now (recorded after
+the journal has it); sends nothing, and never fails a run.
 
 A row is unchanged when this destination accepted its record id with the same payload (the
 journal's fingerprint of the body built from the sheet). Anything else is sent.
@@ -7,15 +8,21 @@ journal's fingerprint of the body built from the sheet). Anything else is sent.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
-from importer.models import Problem, RowStatus
+from importer.errors import ImporterError
+from importer.models import ACCEPTED, Problem, RowStatus
 from importer.records import RECORD_ID
-from importer.run.ledger import LedgerEntry
+from importer.run.destination import SANDBOX, Destination
+from importer.run.ledger import Ledger, LedgerEntry, LedgerError, Place, ledger_path
+from importer.run.report import LedgerUse
 from importer.run.rows import PreparedRows
 from importer.run.sending import record_fingerprints
+from importer.sending.journal import Journal
 
 UPDATES_CODE = "updates_earlier_import"
 UNCHANGED_CODE = "unchanged_since_import"
@@ -82,3 +89,186 @@ def unchanged_results(results: pd.DataFrame, unchanged: dict[int, LedgerEntry]) 
     results.loc[rows, "import_http_status"] = ""
     results.loc[rows, "import_at"] = [e.at for e in entries]
     return results
+
+
+# -- the ledger as one run uses it ------------------------------------------------------------
+
+
+class RunLedger:
+    """The ledger as one run uses it: what its destination has, and each row it gets accepted.
+
+    Never raises: a ledger that cannot be opened, read or written becomes a warning in the
+    report and knows nothing from then on, so it can make a run send a row again, never
+    skip one. The embedded sandbox keeps no ledger: each one starts empty, so a rehearsal
+    sends every valid row (what a rehearsal should show).
+    """
+
+    def __init__(self, use: LedgerUse, ledger: Ledger | None, place: Place, file: str) -> None:
+        self.use = use
+        self._ledger = ledger
+        self._place = place
+        self._file = file
+        self._lock = threading.Lock()
+        self._unwritten: list[LedgerEntry] = []  # accepted while writing failed
+
+    @classmethod
+    def open(
+        cls,
+        ledger: str | Path | bool | None,
+        destination: Destination,
+        file: str,
+        *,
+        write: bool = True,
+    ) -> RunLedger:
+        path = ledger_path(ledger)
+        use = LedgerUse(path, destination.label)
+        if path is None:
+            use.note = "not used (--no-ledger)"
+        elif destination.is_sandbox:
+            use.note = "not used by a rehearsal (each embedded sandbox starts empty)"
+        store = None
+        if path is not None and not use.note:
+            try:
+                store = Ledger.open(path, write=write)
+            except LedgerError as exc:
+                use.warn(exc, "every valid row is sent")
+        return cls(use, store, Place.of(destination), file)
+
+    @property
+    def active(self) -> bool:
+        return self._ledger is not None
+
+    def known(self) -> dict[str, LedgerEntry]:
+        """What the run's destination accepted before; {} when the ledger fails."""
+        if self._ledger is None:
+            return {}
+        try:
+            found = self._ledger.known(self._place)
+        except LedgerError as exc:
+            self.use.warn(exc, "every valid row is sent")
+            self._give_up()
+            return {}
+        self.use.consulted = True
+        return found
+
+    def choose_key(self) -> None:
+        """For a dry run without an api key: look up the only key the ledger knows at the
+        endpoint; with none or several, know nothing (and say why)."""
+        if self._ledger is None:
+            return
+        try:
+            keys = self._ledger.keys_at(self._place.endpoint)
+        except LedgerError as exc:
+            self.use.warn(exc, "nothing known")
+            self._give_up()
+            return
+        if len(keys) == 1:
+            self._place = Place(self._place.endpoint, keys[0])
+            self.use.note = f"no api key set: used the only one the ledger knows there, {keys[0]}"
+            return
+        self.use.note = (
+            "no api key set, and rows went there with several: set ENERFLO_API_KEY to look up "
+            "what a send with it would skip"
+            if keys
+            else ""
+        )
+        self._give_up()
+
+    def compare(self, prepared: PreparedRows, rows: list[int], *, resend: bool) -> Earlier:
+        """Which due `rows` the destination has (not to send) or has with other values (to
+        send, with the warning updates_earlier_import added to `prepared.problems`)."""
+        if resend or self._ledger is None:
+            return Earlier()
+        earlier = compare_rows(prepared, rows, self.known())
+        prepared.problems += update_warnings(earlier.updates)
+        self.use.unchanged, self.use.updates = len(earlier.unchanged), len(earlier.updates)
+        return earlier
+
+    def remember(self, row: int, record_id: str, fingerprint: str, lead_id: str, at: str) -> None:
+        """Add a row the destination just accepted (call it after the journal has it)."""
+        entry = LedgerEntry(record_id, fingerprint, lead_id, self._file, int(row), at)
+        with self._lock:
+            if self._ledger is None:
+                return
+            if self._unwritten:  # writing failed once: keep the rest for `finish`
+                self._unwritten.append(entry)
+                return
+            try:
+                self._ledger.remember(self._place, [entry])
+            except LedgerError:
+                self._unwritten.append(entry)
+
+    def finish(self) -> None:
+        """Write what per-row writes could not (once more, in one transaction); a warning
+        when that fails too: the journal still has those rows."""
+        with self._lock:
+            if self._ledger is None or not self._unwritten:
+                return
+            count = len(self._unwritten)
+            try:
+                self._ledger.remember(self._place, self._unwritten)
+            except LedgerError as exc:
+                self.use.warn(
+                    exc,
+                    f"{count} rows accepted by this run are not in it; the next run with "
+                    "this results file adds them from its journal",
+                )
+            self._unwritten = []
+
+    def reconcile(self, journal: Path, file: str | None = None) -> None:
+        """Add the rows a journal records as accepted that the ledger lacks (a run killed
+        between its journal and the ledger, or a ledger that could not be written), under
+        the journal's own destination. A journal that cannot be read is left to the run."""
+        if self._ledger is None or not journal.exists():
+            return
+        try:
+            identity, entries = Journal.peek(journal)
+        except ImporterError:  # the run opening it reports what is wrong with it
+            return
+        place = Place(identity.get("destination", ""), identity.get("key_fingerprint", ""))
+        if not place.endpoint or place.endpoint == SANDBOX:
+            return
+        name = file or identity.get("source", "") or journal.name
+        accepted = [
+            LedgerEntry(e.record_id, e.fingerprint, e.lead_id or "", name, e.row, e.at)
+            for e in entries.values()
+            if e.status in ACCEPTED and e.fingerprint
+        ]
+        try:
+            self._ledger.remember(place, accepted)
+        except LedgerError as exc:
+            self.use.warn(exc, "it may lack rows an earlier run had accepted")
+
+    def _give_up(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
+
+    def close(self) -> None:
+        self.finish()
+        self._give_up()
+
+    def __enter__(self) -> RunLedger:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def predict(
+    prepared: PreparedRows,
+    ledger: str | Path | bool | None,
+    destination: Destination,
+    key_known: bool,
+    file: str,
+) -> LedgerUse:
+    """The dry run's look at the ledger (read only): a warning on each valid row a send to
+    `destination` would skip, or send as an update. Without the key, the only key the
+    ledger knows at that endpoint stands in for it."""
+    with RunLedger.open(ledger, destination, file, write=False) as known:
+        if not key_known:
+            known.choose_key()
+        earlier = compare_rows(prepared, prepared.valid_rows, known.known())
+    prepared.problems += dry_run_warnings(earlier)
+    known.use.unchanged, known.use.updates = len(earlier.unchanged), len(earlier.updates)
+    return known.use
