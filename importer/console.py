@@ -371,7 +371,7 @@ def print_forgotten(console: Console, path: Path, forgotten: list[Any]) -> None:
     for place, count in forgotten:
         console.say(
             f"forgot {count} leads of {place.endpoint} (api key {place.key_fingerprint}); "
-            "the next send of them sends them again"
+            "a send or retry that has them sends them again"
         )
 
 

@@ -157,21 +157,14 @@ def test_two_sends_at_once_to_one_destination_both_land_in_the_ledger(
     first, mapping = leads(tmp_path, "leads-a.csv", range(0, 60))
     second, _ = leads(tmp_path, "leads-b.csv", range(40, 100))  # 20 leads in both lists
     with running_sandbox(port=0, rate_limit=0, latency_ms=20) as box:
-        runs = [
-            start_cli(
-                "send",
-                source,
-                "-m",
-                mapping,
-                "-o",
-                source.with_suffix(".xlsx"),
-                "--base-url",
-                box.base_url,
-                "--rate-limit",
-                "0",
-            )  # fmt: skip
-            for source in (first, second)
-        ]
+
+        def start(source: Path):  # 60 rows at 900/min: 4 s each, so the two overlap
+            return start_cli("send", source, "-m", mapping, "-o", source.with_suffix(".xlsx"),
+                             "--base-url", box.base_url, "--rate-limit", "900")  # fmt: skip
+
+        runs = [start(first)]
+        wait_for(lambda: len(box.requests()) >= 1, runs[0])
+        runs.append(start(second))
         outcomes = [run.communicate(timeout=120) for run in runs]
         order = [r["integration_record_id"] for r in box.requests()]
     for run, (_, err) in zip(runs, outcomes, strict=True):
@@ -201,7 +194,8 @@ def test_a_killed_send_leaves_the_ledger_consistent_with_its_journal(
         proc.communicate(timeout=30)
 
         journal, known = accepted_in_journal(out), ledger_of(ledger_home, box)
-        assert 15 <= len(journal) < 80
+        # The sandbox logs a request before it answers: the 15th may not be journaled yet.
+        assert 14 <= len(journal) < 80
         for rid, ledger_entry in known.items():
             assert journal[rid] == (
                 ledger_entry.fingerprint,
