@@ -249,6 +249,16 @@ def test_validate_with_only_a_base_url_uses_the_one_key_the_ledger_knows(lists, 
     )
 
 
+def test_validate_reads_the_destination_from_the_environment_like_send(lists, real) -> None:
+    source_a, source_b, mapping = lists
+    send(source_a, mapping, real)
+    result = invoke("validate", source_b, "-m", mapping, "-o", source_b.with_name("dry.xlsx"),
+                    ENERFLO_BASE_URL=real.base_url, ENERFLO_PARTNER="partner")  # fmt: skip
+    assert f"ledger: a send to {real.base_url}/api/v1/partner/action/lead/add would skip 110" in (
+        result.stdout
+    )
+
+
 def test_validate_with_another_key_predicts_every_row_is_sent(lists, real) -> None:
     source_a, source_b, mapping = lists
     send(source_a, mapping, real)
