@@ -18,8 +18,16 @@ from typing import Any
 import click
 
 from importer import __version__
-from importer.console import PROG, CliProgress, Console, interactive, print_report
-from importer.errors import ImporterError, RunError
+from importer.console import (
+    PROG,
+    CliProgress,
+    Console,
+    interactive,
+    print_forgotten,
+    print_ledger,
+    print_report,
+)
+from importer.errors import ImporterError, RunError, UsageError
 from importer.models import ExitCode
 from importer.sandbox.command import sandbox_command
 
@@ -75,7 +83,7 @@ def _exit_quietly(console: Console, exc: ImporterError) -> None:
 class WorkflowGroup(click.Group):
     """Lists the commands in the order of a real import, not alphabetically."""
 
-    ORDER = ("suggest-mapping", "validate", "send", "retry", "sandbox")
+    ORDER = ("suggest-mapping", "validate", "send", "retry", "sandbox", "ledger")
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         known = [name for name in self.ORDER if name in self.commands]
@@ -131,23 +139,59 @@ files_dir_opt = click.option(
 )
 
 
+def ledger_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Which ledger to use: shared by `validate`, `send`, `retry` and `ledger`."""
+    for option in reversed(
+        [
+            click.option(
+                "--ledger",
+                "ledger_path",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="The ledger file (default: ENERFLO_IMPORT_HOME/ledger.sqlite3, else "
+                "the user's data folder, e.g. ~/.local/share/enerflo-import/).",
+            ),
+            click.option(
+                "--no-ledger",
+                is_flag=True,
+                help="Neither consult nor update the ledger.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _ledger_arg(opts: dict[str, Any]) -> Path | bool | None:
+    if opts.pop("no_ledger"):
+        if opts["ledger_path"] is not None:
+            raise UsageError("--ledger and --no-ledger cannot be used together")
+        opts.pop("ledger_path")
+        return False
+    return opts.pop("ledger_path")
+
+
+destination_options = [
+    click.option(
+        "--sandbox",
+        is_flag=True,
+        help="Send to an embedded local sandbox (a rehearsal; no credentials).",
+    ),
+    click.option(
+        "--base-url",
+        help=f"Enerflo base URL (default: ENERFLO_BASE_URL, else {DEFAULT_BASE_URL}).",
+    ),
+    click.option(
+        "--partner",
+        help="Partner name in the API path (default: ENERFLO_PARTNER, else partner).",
+    ),
+]
+
+
 def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Where and how fast to send: shared by `send` and `retry`."""
     for option in reversed(
         [
-            click.option(
-                "--sandbox",
-                is_flag=True,
-                help="Send to an embedded local sandbox (a rehearsal; no credentials).",
-            ),
-            click.option(
-                "--base-url",
-                help=f"Enerflo base URL (default: ENERFLO_BASE_URL, else {DEFAULT_BASE_URL}).",
-            ),
-            click.option(
-                "--partner",
-                help="Partner name in the API path (default: ENERFLO_PARTNER, else partner).",
-            ),
+            *destination_options,
             click.option(
                 "--rate-limit",
                 type=click.IntRange(min=0),
@@ -156,10 +200,42 @@ def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 help="Requests per minute to stay under (0: no pacing).",
             ),
             click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send."),
+            click.option(
+                "--resend",
+                is_flag=True,
+                help="Send every valid row, even those the ledger shows this destination "
+                "already has unchanged.",
+            ),
         ]
     ):
         command = option(command)
-    return command
+    return ledger_options(command)
+
+
+def _predicting(command: Callable[..., Any]) -> Callable[..., Any]:
+    """validate's destination options: only to look up the ledger, nothing is sent."""
+    for option in reversed(
+        [
+            click.option(
+                "--sandbox",
+                is_flag=True,
+                help="Predict a rehearsal (which keeps no ledger: every valid row is sent).",
+            ),
+            click.option(
+                "--base-url",
+                help="Predict a send to this base URL: which rows the ledger shows it already "
+                "has (default: ENERFLO_BASE_URL; else, with ENERFLO_API_KEY set, "
+                f"{DEFAULT_BASE_URL}).",
+            ),
+            click.option(
+                "--partner",
+                help="Partner name in the API path of that send (default: ENERFLO_PARTNER, "
+                "else partner).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return ledger_options(command)
 
 
 @main.command(epilog=example("enerflo-import validate leads.xlsx -m mappings/acme.yaml"))
@@ -169,21 +245,28 @@ def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @sheet_opt
 @encoding_opt
 @files_dir_opt
+@_predicting
 @common_options
-def validate(
-    console: Console,
-    source: Path,
-    mapping_path: Path,
-    out_path: Path | None = None,
-    sheet: str | None = None,
-    encoding: str | None = None,
-    files_dir: Path | None = None,
-) -> int:
-    """Dry run: read, map and check every row; write the results file; send nothing."""
+def validate(console: Console, source: Path, mapping_path: Path, **opts: Any) -> int:
+    """Dry run: read, map and check every row; write the results file; send nothing.
+
+    With a destination (--sandbox/--base-url/--partner, ENERFLO_BASE_URL/ENERFLO_PARTNER,
+    or just ENERFLO_API_KEY for the default endpoint), valid rows the ledger shows it
+    already has say that a send would skip them, or that they update a lead sent before.
+    """
     from importer import run
 
     report = run.validate(
-        source, mapping_path, out=out_path, sheet=sheet, files_dir=files_dir, encoding=encoding
+        source,
+        mapping_path,
+        out=opts["out_path"],
+        sheet=opts["sheet"],
+        files_dir=opts["files_dir"],
+        base_url=opts["base_url"],
+        partner=opts["partner"],
+        sandbox=opts["sandbox"],
+        ledger=_ledger_arg(opts),
+        encoding=opts["encoding"],
     )
     print_report(console, report)
     return report.exit_code
@@ -210,7 +293,9 @@ def send(console: Console, source: Path, mapping_path: Path, **opts: Any) -> int
 
     The api key is read from the ENERFLO_API_KEY environment variable, never from the
     command line. Re-running the same command resumes: rows already created or updated
-    are not sent again.
+    are not sent again. Rows this destination already has with the same values, from
+    any earlier file (see `enerflo-import ledger`), are not sent either: they come back
+    `unchanged` (--resend sends them).
     """
     from importer import run
 
@@ -266,6 +351,8 @@ def _sending(console: Console, opts: dict[str, Any], call: Callable[..., Any]) -
     progress = _progress(console, opts)
     with progress.signals():
         report = call(
+            ledger=_ledger_arg(opts),
+            resend=opts["resend"],
             sandbox=opts["sandbox"],
             base_url=opts["base_url"],
             partner=opts["partner"],
@@ -284,6 +371,89 @@ def _progress(console: Console, opts: dict[str, Any]) -> CliProgress:
         confirm_large=not opts["yes"],
         interactive=interactive(),
         rate_limit=opts["rate_limit"],
+    )
+
+
+@main.command("ledger")
+@click.argument("action", required=False, type=click.Choice(["forget"]))
+@click.option(
+    "--destination",
+    help="An endpoint or base URL, or `sandbox` (every sandbox on this machine): show only "
+    "it; with forget, forget what it has.",
+)
+@click.option(
+    "--file",
+    "file_name",
+    help="A file name as listed: show only it; with forget, forget the leads sent from it.",
+)
+@click.option(
+    "--ledger",
+    "ledger_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The ledger file (default: ENERFLO_IMPORT_HOME/ledger.sqlite3, else the user's "
+    "data folder).",
+)
+@common_options
+def ledger(
+    console: Console,
+    action: str | None,
+    destination: str | None,
+    file_name: str | None,
+    ledger_path: Path | None,
+) -> int:
+    """Show what each destination already has (leads per file, and when), or forget some.
+
+    \b
+      enerflo-import ledger
+      enerflo-import ledger forget --destination https://enerflo.io
+      enerflo-import ledger forget --destination sandbox
+      enerflo-import ledger forget --file leads-week47.xlsx
+
+    A forgotten lead is sent again by the next send or retry that has it (as an update of
+    the same lead in Enerflo: the record id is the upsert key).
+    """
+    from importer.run.ledger import Ledger, default_ledger_path
+
+    path = ledger_path or default_ledger_path()
+    if action == "forget":
+        if destination is None and file_name is None:
+            raise UsageError(
+                "ledger forget needs --destination or --file",
+                hint="run `enerflo-import ledger` to see what it holds",
+            )
+        with Ledger.open(path) as store:
+            forgotten = store.forget(destination, file_name)
+            if not forgotten:
+                raise _nothing_to_forget(path, destination, file_name, store.contents())
+        print_forgotten(console, path, forgotten)
+        return ExitCode.OK
+    with Ledger.open(path, write=False) as store:
+        contents = [
+            entry
+            for entry in store.contents()
+            if destination is None or entry.place.matches(destination)
+        ]
+    print_ledger(console, path, contents, file_name)
+    return ExitCode.OK
+
+
+def _nothing_to_forget(
+    path: Path, destination: str | None, file_name: str | None, contents: list[Any]
+) -> UsageError:
+    what = " and ".join(
+        part
+        for part in (
+            f"destination {destination}" if destination else "",
+            f"file {file_name}" if file_name else "",
+        )
+        if part
+    )
+    known = "; ".join(
+        f"{entry.place.endpoint}: " + ", ".join(f.file for f in entry.files) for entry in contents
+    )
+    return UsageError(
+        f"{path}: the ledger holds no leads for {what}",
+        hint=f"it holds: {known}" if known else "the ledger is empty",
     )
 
 

@@ -90,6 +90,7 @@ class CliProgress:
         self.counts = {"ok": 0, RowStatus.INVALID: 0, RowStatus.REJECTED: 0, RowStatus.FAILED: 0}
         self.total = 0
         self.done = 0
+        self.skipped = 0  # rows done without a request (resumed, unchanged): not in the rate
         self.started_at = time.monotonic()
         self.last_line = self.started_at
         self._stop_asked = False
@@ -100,7 +101,7 @@ class CliProgress:
 
     def starting(self, plan: Any) -> bool:
         self.counts[RowStatus.INVALID] = plan.invalid
-        self.total = plan.to_send + plan.accepted_before
+        self.total = plan.to_send + plan.accepted_before + plan.unchanged
         self._describe(plan)
         if not self._confirmed(plan):
             return False
@@ -111,9 +112,10 @@ class CliProgress:
         return True
 
     def row_done(self, row: int, status: RowStatus | None) -> None:
-        if status is not None:
-            key = "ok" if status in ACCEPTED else status
-            self.counts[key] = self.counts.get(key, 0) + 1
+        if status is None or status is RowStatus.UNCHANGED:
+            self.skipped += 1
+        if status is not None and status not in ACCEPTED:
+            self.counts[status] = self.counts.get(status, 0) + 1
         else:
             self.counts["ok"] += 1
         self.done += 1
@@ -164,6 +166,7 @@ class CliProgress:
                 f"resuming: {plan.accepted_before} rows already accepted at "
                 f"{plan.destination.label}{when}; {plan.to_send} to send"
             )
+        _describe_ledger(console, plan)
 
     def _confirmed(self, plan: Any) -> bool:
         destination = plan.destination
@@ -184,7 +187,7 @@ class CliProgress:
     def _line(self) -> None:
         self.last_line = now = time.monotonic()
         elapsed = max(now - self.started_at, 1e-9)
-        rate = self.done / elapsed * 60
+        rate = (self.done - self.skipped) / elapsed * 60
         left = max(self.total - self.done, 0)
         eta = f", ETA {left / (rate / 60):.0f} s" if rate > 0 else ""
         failed = self.counts[RowStatus.REJECTED] + self.counts[RowStatus.FAILED]
@@ -225,6 +228,24 @@ class CliProgress:
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+def _describe_ledger(console: Console, plan: Any) -> None:
+    """Before sending: the rows the destination already has, or a ledger that failed."""
+    ledger = plan.ledger
+    if ledger is None:
+        return
+    if ledger.warnings:
+        console.note("ledger: cannot be used (see the warning at the end); every valid row is sent")
+    elif plan.unchanged:
+        from importer.run.ledger import Place  # here: the CLI starts without pandas
+
+        local = Place.of(plan.destination).is_local
+        local_hint = " (a local sandbox: if it was restarted, use --resend)" if local else ""
+        console.note(
+            f"ledger: {plan.unchanged} rows unchanged since an earlier import to "
+            f"{plan.destination.label}: not sent (--resend sends them){local_hint}"
+        )
+
+
 def print_report(console: Console, report: Any, error: Any = None) -> None:
     """The summary: counts, the most common problems by kind, where the results are."""
     counts = {status: n for status, n in sorted(report.counts.items()) if n}
@@ -237,6 +258,7 @@ def print_report(console: Console, report: Any, error: Any = None) -> None:
             "top_problems": [{"problem": g.kind, "rows": g.rows} for g in report.top_problems],
             "destination": report.destination.label if report.destination else None,
             "warnings": list(report.warnings),
+            "ledger": _ledger_json(report.ledger),
             "stopped": str(report.stopped) if report.stopped else None,
             "error": error.message if error is not None else None,
             "hint": (error.hint or "") if error is not None else None,
@@ -254,11 +276,106 @@ def print_report(console: Console, report: Any, error: Any = None) -> None:
         console.say(
             "top problems: " + "; ".join(f"{g.kind} ({g.rows})" for g in report.top_problems)
         )
+    _print_ledger(console, report)
     if report.stopped is not None and not report.interrupted and error is None:
         console.say(f"stopped: {report.stopped}")
     if report.destination is not None and report.destination.is_sandbox:
         console.say("rehearsal: rows went to the embedded sandbox; nothing reached Enerflo")
     console.say(f"results: {report.out}")
+
+
+def _print_ledger(console: Console, report: Any) -> None:
+    ledger = report.ledger
+    if ledger is None:
+        return
+    for warning in ledger.warnings:
+        console.warn(f"ledger: {warning}")
+    if ledger.warnings and ledger.hint:
+        console.note(f"hint: {ledger.hint}")
+    if report.command != "validate" or ledger.warnings:
+        return
+    if not ledger.consulted:
+        console.say(f"ledger: {ledger.note or 'not consulted'}")
+    else:
+        note = f" ({ledger.note})" if ledger.note else ""
+        console.say(
+            f"ledger: a send to {ledger.destination} would skip {ledger.unchanged} unchanged "
+            f"rows and update {ledger.updates} leads sent before{note}"
+        )
+
+
+def _ledger_json(ledger: Any) -> dict[str, Any] | None:
+    if ledger is None:
+        return None
+    return {
+        "path": str(ledger.path) if ledger.path else None,
+        "destination": ledger.destination,
+        "unchanged": ledger.unchanged,
+        "updates": ledger.updates,
+        "note": ledger.note,
+        "warnings": list(ledger.warnings),
+    }
+
+
+def print_ledger(
+    console: Console, path: Path, contents: list[Any], file_name: str | None = None
+) -> None:
+    """`enerflo-import ledger`: per destination, its leads per file and when."""
+    shown = []
+    for entry in contents:
+        files = [f for f in entry.files if file_name is None or f.file == file_name]
+        if files:
+            shown.append((entry.place, files))
+    if console.as_json:
+        destinations = [
+            {
+                "destination": place.endpoint,
+                "key_fingerprint": place.key_fingerprint,
+                "leads": sum(f.leads for f in files),
+                "files": [
+                    {"file": f.file, "leads": f.leads, "first_at": f.first_at, "last_at": f.last_at}
+                    for f in files
+                ],
+            }
+            for place, files in shown
+        ]
+        payload = {"command": "ledger", "ledger": str(path), "destinations": destinations}
+        click.echo(json.dumps({**payload, "exit_code": 0}))
+        return
+    console.say(f"ledger: {path}")
+    if not shown:
+        console.say("  no leads recorded" + (" for that" if contents or file_name else " yet"))
+    for place, files in shown:
+        total = sum(f.leads for f in files)
+        console.say(f"{place.endpoint} (api key {place.key_fingerprint}): {total} leads")
+        for f in files:
+            console.say(f"  {f.file}: {f.leads} leads, {_span(f.first_at, f.last_at)}")
+
+
+def _span(first: str, last: str) -> str:
+    def shown(at: str) -> str:
+        return at.replace("T", " ")[:16]
+
+    if shown(first) == shown(last):
+        return f"sent {shown(first)} UTC"
+    return f"sent {shown(first)} to {shown(last)} UTC"
+
+
+def print_forgotten(console: Console, path: Path, forgotten: list[Any]) -> None:
+    """`enerflo-import ledger forget`: how many leads each destination lost."""
+    if console.as_json:
+        rows = [
+            {"destination": place.endpoint, "key_fingerprint": place.key_fingerprint, "leads": n}
+            for place, n in forgotten
+        ]
+        payload = {"command": "ledger forget", "ledger": str(path), "forgot": rows}
+        click.echo(json.dumps({**payload, "exit_code": 0}))
+        return
+    for place, count in forgotten:
+        console.say(
+            f"forgot {count} leads of {place.endpoint} (api key {place.key_fingerprint}); "
+            "a send or retry that has them sends them again"
+        )
 
 
 def interactive() -> bool:

@@ -11,12 +11,16 @@ class RowStatus(StrEnum):
     INVALID = "invalid"
     CREATED = "created"
     UPDATED = "updated"
+    UNCHANGED = "unchanged"  # the destination accepted this row before, with the same payload
     REJECTED = "rejected"
     FAILED = "failed"
     PENDING = "pending"
 
 
-ACCEPTED = frozenset({RowStatus.CREATED, RowStatus.UPDATED})
+ACCEPTED = frozenset({RowStatus.CREATED, RowStatus.UPDATED})  # the API took the row
+# Rows the destination has as they are: nothing left to send (an accepted row, or one the
+# ledger shows it accepted before with the same payload).
+DONE = ACCEPTED | {RowStatus.UNCHANGED}
 
 
 class ExitCode(IntEnum):

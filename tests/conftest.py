@@ -56,6 +56,15 @@ def write_leads_csv(path: Path, rows: list[list[str]], header: list[str] | None 
     return path
 
 
+@pytest.fixture(autouse=True)
+def ledger_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Path:
+    """Each test its own ledger folder (ENERFLO_IMPORT_HOME), never the user's: sandboxes
+    reuse loopback ports, so a shared ledger would make one test's rows unchanged in another."""
+    home = tmp_path_factory.mktemp("enerflo-home")
+    monkeypatch.setenv("ENERFLO_IMPORT_HOME", str(home))
+    return home
+
+
 @pytest.fixture
 def mapping_path(tmp_path: Path) -> Path:
     path = tmp_path / "mapping.yaml"

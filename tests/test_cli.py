@@ -327,6 +327,6 @@ def test_suggest_mapping_with_json_prints_the_mapping_inside_json(tmp_path: Path
 def test_help_lists_commands_in_workflow_order_with_examples() -> None:
     code, out, _ = run("--help")
     listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
-    assert listed == ["suggest-mapping", "validate", "send", "retry", "sandbox"]
+    assert listed == ["suggest-mapping", "validate", "send", "retry", "sandbox", "ledger"]
     for command in listed[:4]:
         assert "Example:" in run(command, "--help")[1]

@@ -26,7 +26,7 @@ from xlsxwriter.worksheet import Worksheet
 from importer import __version__
 from importer.errors import OutputError
 from importer.masking import displayable
-from importer.models import ACCEPTED, RESULT_COLUMNS, Problem, RowStatus
+from importer.models import DONE, RESULT_COLUMNS, Problem, RowStatus
 from importer.reading.sheet import SourceSheet
 from importer.results.layout import cell_chunks, sheet_title, written_column, xlsx_misfit
 from importer.results.summary import group_problems
@@ -43,6 +43,7 @@ STATUS_COLOURS = {
     # status -> (fill, font), Excel's own "good / bad / neutral" palette plus grey
     RowStatus.CREATED: ("#C6EFCE", "#006100"),
     RowStatus.UPDATED: ("#C6EFCE", "#006100"),
+    RowStatus.UNCHANGED: ("#DDEBF7", "#1F4E78"),  # muted blue: fine, and nothing was sent
     RowStatus.VALID: ("#C6EFCE", "#006100"),
     RowStatus.INVALID: ("#FFC7CE", "#9C0006"),
     RowStatus.REJECTED: ("#FFC7CE", "#9C0006"),
@@ -613,8 +614,8 @@ def text_sha256(text: str) -> str:
 
 
 def _accepted_ids(results: pd.DataFrame) -> dict[str, str]:
-    """record id -> lead id of every accepted row."""
-    accepted = results["import_status"].isin([str(s) for s in ACCEPTED])
+    """record id -> lead id of every row the destination has (accepted or unchanged)."""
+    accepted = results["import_status"].isin([str(s) for s in DONE])
     chosen = results.loc[accepted, ["import_record_id", "import_lead_id"]].astype(str)
     return dict(zip(chosen["import_record_id"], chosen["import_lead_id"], strict=True))
 

@@ -9,6 +9,7 @@ a progress object (see `Progress`).
 from __future__ import annotations
 
 import hashlib
+import os
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from importer.errors import (
 from importer.mapping.load import load_mapping, parse_mapping
 from importer.mapping.model import ColumnMapping
 from importer.masking import displayable
-from importer.models import ACCEPTED, RESULT_COLUMNS, RowStatus
+from importer.models import DONE, RESULT_COLUMNS, RowStatus
 from importer.reading.sheet import SourceSheet, read_sheet
 from importer.results.layout import check_fits, written_column
 from importer.results.read import ResultsWorkbook, accepted_ids, read_results, recorded_facts
@@ -51,7 +52,7 @@ from importer.run.outfile import (
     retry_journal_path,
     utc_now,
 )
-from importer.run.report import Callbacks, Report, RunPlan, StopReason
+from importer.run.report import Callbacks, LedgerUse, Report, RunPlan, StopReason
 from importer.run.retry_plan import RetryPlan, as_sheet, plan_retry
 from importer.run.rows import PreparedRows, prepare_rows
 from importer.run.sending import (
@@ -61,6 +62,7 @@ from importer.run.sending import (
     open_sender,
     send_rows,
 )
+from importer.run.unchanged import RunLedger, predict, unchanged_results
 from importer.sandbox import SAMPLE_API_KEY
 from importer.sending.journal import Journal, JournalEntry, mismatch_error
 from importer.sending.sender import SendOutcome
@@ -75,27 +77,45 @@ def validate(
     out: PathLike | None = None,
     sheet: str | None = None,
     files_dir: PathLike | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    partner: str | None = None,
+    sandbox: bool = False,
+    ledger: PathLike | bool | None = None,
     progress: Any = None,
     encoding: str | None = None,
 ) -> Report:
     """The dry run: read, map and check every row, write OUT with each row valid or
     invalid; nothing is sent. Refuses (BadInputError) to replace results of a send.
-    `encoding` names a csv's text encoding (detected when None; UsageError if unknown)."""
+
+    Given a destination (`base_url`/`partner`, ENERFLO_BASE_URL/ENERFLO_PARTNER, or just an
+    api key for the default endpoint), valid rows the ledger shows it already has carry a
+    warning saying a send would skip them, or that they update a lead sent before. The
+    ledger is only read; the network is never used. `encoding` names a csv's text
+    encoding (detected when None; UsageError if unknown).
+    """
     started = utc_now()
     source = Path(source)
-    target = Path(out) if out is not None else default_out(source)
+    target = Path(out) if out is not None else default_out(source, sandbox)
     column_mapping = load_mapping(Path(mapping))
     source_sheet = _read_source(source, sheet, column_mapping, encoding)
     prepared = prepare_rows(source_sheet, column_mapping, _folder(files_dir, source))
+    destination, key_known = _looked_up(api_key, base_url, partner, sandbox)
     check_out(target, [source], len(prepared.records))
     check_fits(target, source_sheet, column_mapping.text)
     with OutLock(target, "validate"):
         _refuse_replacing_sent_rows(target, "validate")
+        use = None
+        if destination is not None and ledger is not False:
+            use = predict(prepared, ledger, destination, key_known, source.name)
         results = prepared.initial_results(RowStatus.VALID)
         summary = ResultsSummary("validate", started, "")
+        if use is not None:
+            summary.extra["ledger"] = use.summary_line(dry_run=True)
         content = _content(prepared, source_sheet.sheet_name, SourceFacts.of(source_sheet))
         report = _finish(target, content, results, summary, Callbacks(progress), None)
         report.warnings = list(source_sheet.warnings)
+        report.ledger = use
         return report
 
 
@@ -113,6 +133,8 @@ def send(
     rate_limit: int = 300,
     limit: int | None = None,
     fresh: bool = False,
+    ledger: PathLike | bool | None = None,
+    resend: bool = False,
     progress: Any = None,
     encoding: str | None = None,
 ) -> Report:
@@ -120,7 +142,10 @@ def send(
 
     Resumable: re-running with the same OUT skips rows its journal records as accepted
     at the same destination (and refuses a journal of another destination or key unless
-    `fresh`). `sandbox=True` sends to an embedded local sandbox (a rehearsal); otherwise
+    `fresh`). A valid row the ledger shows this destination accepted before with the same
+    payload, from any file, is not sent: it is `unchanged` (`resend=True` sends it anyway).
+    `ledger` is the ledger file, None for the default, False for none. `sandbox=True`
+    sends to an embedded local sandbox (a rehearsal, which keeps no ledger); otherwise
     the key is `api_key` or ENERFLO_API_KEY, the endpoint `base_url`/`partner` or
     ENERFLO_BASE_URL/ENERFLO_PARTNER. Raises ApiKeyError, ApiDownError or JournalError
     (each with `.report`, OUT written) when the run stops on a failure.
@@ -137,15 +162,21 @@ def send(
     check_out(target, [source], len(prepared.records))
     check_fits(target, source_sheet, column_mapping.text)
     callbacks = Callbacks(progress)
-    with OutLock(target, "send"):
+    with (
+        OutLock(target, "send"),
+        RunLedger.open(ledger, connection.destination, source.name) as known,
+    ):
         _check_send_target(target, fresh)
         identity = {**_run_identity(source_sheet, column_mapping), **_identity(connection)}
+        _reconcile(known, target, target.name)
         journal = Journal.open(journal_path(target), identity, fresh=fresh)
         if fresh:
             retry_journal_path(target).unlink(missing_ok=True)  # the send starts over
         with journal:
             done = accepted_entries(journal.outcomes())
             due = [row for row in prepared.valid_rows if row not in done]
+            earlier = known.compare(prepared, due, resend=resend)
+            due = [row for row in due if row not in earlier.unchanged]
             due = due[:limit] if limit is not None else due
             accepted_before = [row for row in prepared.valid_rows if row in done]
             plan = RunPlan(
@@ -156,17 +187,25 @@ def send(
                 to_send=len(due),
                 accepted_before=len(accepted_before),
                 accepted_at=max((done[row].at for row in accepted_before), default=""),
+                unchanged=len(earlier.unchanged),
+                ledger=known.use,
             )
             _start(callbacks, plan)
             for row in accepted_before:
                 callbacks.row_done(row, None)
-            stop, failure = _send(prepared, due, connection, rate_limit, journal, callbacks)
+            for row in earlier.unchanged:
+                callbacks.row_done(row, RowStatus.UNCHANGED)
+            stop, failure = _send(prepared, due, connection, rate_limit, journal, callbacks, known)
             entries = journal.outcomes()
+        known.finish()
         results = journaled_results(prepared.initial_results(RowStatus.PENDING), entries)
+        results = unchanged_results(results, earlier.unchanged)
         summary = _summary("send", started, connection.destination, stop, journal.path)
+        summary.extra["ledger"] = known.use.summary_line(resend=resend)
         content = _content(prepared, source_sheet.sheet_name, SourceFacts.of(source_sheet))
         report = _finish(target, content, results, summary, callbacks, failure, plan, stop)
         report.warnings = list(source_sheet.warnings)
+        report.ledger = known.use
     return _raise_or_return(report, failure)
 
 
@@ -182,14 +221,18 @@ def retry(
     files_dir: PathLike | None = None,
     rate_limit: int = 300,
     fresh: bool = False,
+    ledger: PathLike | bool | None = None,
+    resend: bool = False,
     progress: Any = None,
 ) -> Report:
     """Re-validate and send the rows of a results file not accepted yet; rewrite it.
 
-    Rows accepted before are never sent again, and their record ids stay taken. The
-    destination is the one the file records unless `sandbox`/`base_url`/`partner` say
-    otherwise; a file whose rows were accepted elsewhere (or with another key) is
-    refused. Writes in place unless `out`. Raises like `send`.
+    Rows accepted (or unchanged) before are never sent again, and their record ids stay
+    taken. A due row the ledger shows this destination has with the same payload is
+    `unchanged`, not sent, as in `send` (`ledger`, `resend` likewise). The destination is
+    the one the file records unless `sandbox`/`base_url`/`partner` say otherwise; a file
+    whose rows were accepted elsewhere (or with another key) is refused. Writes in place
+    unless `out`. Raises like `send`.
     """
     started = utc_now()
     results_path = Path(results)
@@ -219,6 +262,12 @@ def retry(
             **_identity(connection),
         }
         retry_path = retry_journal_path(target)
+        known = locks.enter_context(
+            RunLedger.open(ledger, connection.destination, results_path.name)
+        )
+        _reconcile(known, results_path, results_path.name)
+        if target.resolve() != results_path.resolve():
+            _reconcile(known, target, results_path.name)
         earlier_identity, earlier_entries = ({}, {}) if fresh else Journal.peek(retry_path)
         _refuse_other_destination(retry_path, earlier_identity, earlier_entries, identity)
         journaled = [
@@ -229,25 +278,32 @@ def retry(
         same_version = earlier_identity.get("results_sha256") == identity["results_sha256"]
         journal = Journal.open(retry_path, identity, fresh=fresh or not same_version)
         callbacks = Callbacks(progress)
+        earlier = known.compare(plan.prepared, plan.rows, resend=resend)
+        rows = [row for row in plan.rows if row not in earlier.unchanged]
         with journal:
             if not same_version:
                 _carry_over(journal, plan, accepted_entries(earlier_entries))
-            run_plan = _retry_run_plan(plan, connection.destination, note)
+            run_plan = _retry_run_plan(plan, rows, connection.destination, note, known.use)
             _start(callbacks, run_plan)
+            for row in earlier.unchanged:
+                callbacks.row_done(row, RowStatus.UNCHANGED)
             stop, failure = _send(
-                plan.prepared, plan.rows, connection, rate_limit, journal, callbacks
+                plan.prepared, rows, connection, rate_limit, journal, callbacks, known
             )
             entries = journal.outcomes()
+        known.finish()
         summary = _summary("retry", started, connection.destination, stop, journal.path)
+        summary.extra["ledger"] = known.use.summary_line(resend=resend)
         if plan.deleted:
             summary.extra["rows deleted by hand"] = (
                 f"{len(plan.deleted)}: {', '.join(plan.deleted[:20])}"
             )
         content = _content(plan.prepared, workbook.sheet_name, _recorded_source(workbook))
-        results_frame = _retry_results(plan, entries)
+        results_frame = unchanged_results(_retry_results(plan, entries), earlier.unchanged)
         report = _finish(
             target, content, results_frame, summary, callbacks, failure, run_plan, stop
         )
+        report.ledger = known.use
     return _raise_or_return(report, failure)
 
 
@@ -261,6 +317,7 @@ def _send(
     rate_limit: int,
     journal: Journal,
     callbacks: Callbacks,
+    ledger: RunLedger,
 ) -> tuple[StopReason | None, RunError | None]:
     """Run the send loop; the reason it stopped early and the failure to raise, if any.
 
@@ -272,7 +329,7 @@ def _send(
         return None, None
     try:
         with open_sender(connection, rate_limit, callbacks) as sender:
-            return send_rows(prepared, rows, sender, journal, callbacks), None
+            return send_rows(prepared, rows, sender, journal, callbacks, ledger), None
     except KeyboardInterrupt:
         return StopReason.INTERRUPTED, None
     except ApiKeyError as exc:
@@ -452,12 +509,40 @@ def _refuse_replacing_sent_rows(target: Path, command: str) -> None:
         where = identity.get("destination", "")
     if accepted:
         place = "the embedded sandbox" if where == SANDBOX else (where or "the API")
-        fresh = " (or --fresh to send every row again)" if command == "send" else ""
+        fresh = " (or --fresh to start it over)" if command == "send" else ""
         raise BadInputError(
             f"{target}: holds the results of a send ({accepted} rows accepted at {place}); "
             f"{command} would replace them",
             hint=f"write to another results file with -o{fresh}",
         )
+
+
+# -- the ledger ---------------------------------------------------------------------------------
+
+
+def _reconcile(known: RunLedger, results: Path, results_name: str) -> None:
+    """Before a run uses the journals beside a results file (and --fresh empties them), the
+    ledger takes the rows they record as accepted that it lacks: a run killed between
+    the two, or one whose ledger could not be written."""
+    known.reconcile(journal_path(results))
+    known.reconcile(retry_journal_path(results), results_name)
+
+
+def _looked_up(
+    api_key: str | None, base_url: str | None, partner: str | None, sandbox: bool
+) -> tuple[Destination | None, bool]:
+    """The destination a dry run predicts a send to, and whether its key is known: the
+    options, else the environment; the default endpoint only when a key is set."""
+    if sandbox:
+        if base_url:
+            raise UsageError("--sandbox and --base-url cannot be used together")
+        return sandbox_destination(SAMPLE_API_KEY), True
+    key = (api_key or os.environ.get("ENERFLO_API_KEY", "")).strip()
+    base, name = endpoint_from_environment(base_url, partner)
+    if base is None and name is None and not key:
+        return None, False
+    destination = real_destination(base or DEFAULT_BASE_URL, name or DEFAULT_PARTNER, key)
+    return destination, bool(key)
 
 
 # -- destinations -------------------------------------------------------------------------------
@@ -506,7 +591,7 @@ def _retry_connection(
 
 def _accepted_anywhere(workbook: ResultsWorkbook) -> bool:
     status = workbook.results["import_status"].astype(str).str.strip().str.lower()
-    return bool(status.isin([str(s) for s in ACCEPTED]).any() or accepted_ids(workbook.facts))
+    return bool(status.isin([str(s) for s in DONE]).any() or accepted_ids(workbook.facts))
 
 
 def _refuse_elsewhere(
@@ -571,21 +656,25 @@ def _carry_over(journal: Journal, plan: RetryPlan, earlier: dict[int, JournalEnt
             outcome = SendOutcome(
                 entry.status, entry.lead_id, entry.http_status, entry.message, entry.attempts
             )
-            journal.record(row, entry.record_id, outcome, entry.at)
+            journal.record(row, entry.record_id, outcome, entry.at, entry.fingerprint)
 
 
-def _retry_run_plan(plan: RetryPlan, destination: Destination, note: str) -> RunPlan:
+def _retry_run_plan(
+    plan: RetryPlan, rows: list[int], destination: Destination, note: str, ledger: LedgerUse
+) -> RunPlan:
     return RunPlan(
         command="retry",
         destination=destination,
         rows=len(plan.prepared.records),
         invalid=len(plan.prepared.invalid),
-        to_send=len(plan.rows),
+        to_send=len(rows),
         accepted_before=int(plan.kept.sum()),
         retry_due=plan.due,
         added=tuple(plan.added),
         deleted=tuple(plan.deleted),
         destination_note=note,
+        unchanged=len(plan.rows) - len(rows),
+        ledger=ledger,
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from importer.models import ACCEPTED, ExitCode, RowStatus
+from importer.models import DONE, ExitCode, RowStatus
 from importer.results.summary import ProblemGroup
 from importer.run.destination import Destination
 
@@ -33,6 +33,45 @@ class StopReason(StrEnum):
     PHOTO = "a photo could not be read"
 
 
+@dataclass
+class LedgerUse:
+    """What the ledger did for a run: which file, which destination, what it spared."""
+
+    path: Path | None  # None: no ledger (ledger=False)
+    destination: str = ""  # the label of the destination looked up
+    unchanged: int = 0  # valid rows not sent: the destination has them (dry run: would not)
+    updates: int = 0  # rows that update a lead sent before (their payload changed)
+    note: str = ""  # why the ledger was not consulted, or how
+    consulted: bool = False  # the destination's entries were read
+    warnings: list[str] = field(default_factory=list)
+    hint: str = ""
+
+    def warn(self, error: Any, consequence: str) -> None:
+        """A ledger failure (a LedgerError) and what it means for this run."""
+        self.warnings.append(f"{error.message}; {consequence}")
+        self.hint = self.hint or (error.hint or "")
+
+    def summary_line(self, *, dry_run: bool = False, resend: bool = False) -> str:
+        """What the Summary sheet says the ledger did."""
+        where = f"{self.path}: " if self.path else ""
+        if self.warnings:
+            return where + "; ".join(self.warnings)
+        if self.note and not self.consulted:
+            return self.note
+        if resend:
+            return f"{where}--resend: every valid row sent, whatever the ledger knew"
+        if dry_run:
+            note = f" ({self.note})" if self.note else ""
+            return (
+                f"{where}a send would skip {self.unchanged} unchanged rows and update "
+                f"{self.updates} leads sent before{note}"
+            )
+        return (
+            f"{where}{self.unchanged} rows unchanged at this destination were not sent; "
+            f"{self.updates} rows updated leads sent before"
+        )
+
+
 @dataclass(frozen=True)
 class RunPlan:
     """What a run is about to do, given to `progress.starting` before anything is sent."""
@@ -48,6 +87,8 @@ class RunPlan:
     added: tuple[int, ...] = ()  # retry: rows typed in by hand (never sent)
     deleted: tuple[str, ...] = ()  # retry: record ids of rows deleted by hand
     destination_note: str = ""  # retry: where the destination came from
+    unchanged: int = 0  # valid rows not sent: the destination has them (see the ledger)
+    ledger: LedgerUse | None = None
 
 
 @dataclass
@@ -68,6 +109,7 @@ class Report:
     plan: RunPlan | None = None
     mapping_warnings: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # about the source (how it was read)
+    ledger: LedgerUse | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -83,7 +125,8 @@ class Report:
 
     @property
     def accepted(self) -> int:
-        return sum(n for status, n in self.counts.items() if status in ACCEPTED)
+        """Rows the destination has: accepted now or before, or unchanged since."""
+        return sum(n for status, n in self.counts.items() if status in DONE)
 
     @property
     def top_problems(self) -> list[ProblemGroup]:
@@ -113,7 +156,8 @@ class Progress:
         return True
 
     def row_done(self, row: int, status: RowStatus | None) -> None:
-        """A row's outcome was journaled (None: accepted in an earlier run, when resuming)."""
+        """A row's outcome was journaled (None: accepted in an earlier run, when resuming;
+        UNCHANGED: not sent, the destination has it, called before anything is sent)."""
 
     def waiting(self, reason: str, seconds: float) -> None:
         """The run waits a second or more: the rate limit, a retry-after, a backoff."""

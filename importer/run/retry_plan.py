@@ -18,7 +18,7 @@ import pandas as pd
 
 from importer.errors import ResultsError
 from importer.mapping.model import ColumnMapping
-from importer.models import ACCEPTED, Problem, RowStatus
+from importer.models import DONE, Problem, RowStatus
 from importer.reading.sheet import SourceSheet
 from importer.records import RECORD_ID
 from importer.results.read import ResultsWorkbook, accepted_ids
@@ -27,7 +27,8 @@ from importer.run.rows import PreparedRows, check_records, map_sheet
 from importer.run.sending import record_fingerprints
 from importer.sending.journal import JournalEntry
 
-ACCEPTED_TEXT = frozenset(str(status) for status in ACCEPTED)
+# Rows the destination has: created, updated, or unchanged (the ledger showed it had them).
+ACCEPTED_TEXT = frozenset(str(status) for status in DONE)
 
 
 @dataclass

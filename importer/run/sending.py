@@ -1,7 +1,8 @@
 """The send loop: post each due row, journal its outcome, then fold the journal into results.
 
 Every outcome is journaled before the next row is posted, so a crash or a kill loses at
-most the row in flight, and that row is an upsert when it goes again.
+most the row in flight, and that row is an upsert when it goes again. An accepted row goes
+into the ledger only once the journal has it: the ledger may lag the journal, never lead it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import pandas as pd
 
@@ -56,6 +58,14 @@ def open_sender(
         yield sender
 
 
+class AcceptedRows(Protocol):
+    """Whatever wants each accepted row once the journal has it (the run's ledger)."""
+
+    def remember(
+        self, row: int, record_id: str, fingerprint: str, lead_id: str, at: str
+    ) -> None: ...
+
+
 def record_fingerprints(prepared: PreparedRows, rows: list[int]) -> dict[int, str]:
     """The fingerprint each of `rows` would be journaled with if it were sent now."""
     builder = PayloadBuilder(prepared.records.refs())
@@ -76,8 +86,10 @@ def send_rows(
     sender: LeadSender,
     journal: Journal,
     callbacks: Callbacks,
+    ledger: AcceptedRows | None = None,
 ) -> StopReason | None:
-    """Post `rows` in order, journaling each outcome; the reason the loop ended early, if any.
+    """Post `rows` in order, journaling each outcome (then an accepted one in the ledger);
+    the reason the loop ended early, if any.
 
     ApiKeyError and ApiDownError propagate (the row that tipped ApiDownError is journaled
     first); so does KeyboardInterrupt, with the row in flight not journaled (it stays
@@ -98,7 +110,10 @@ def send_rows(
         except ApiDownError as exc:
             journal.record(row, values[id_at], exc.outcome, utc_now(), fingerprint(body))
             raise
-        journal.record(row, values[id_at], outcome, utc_now(), fingerprint(body))
+        at, sent = utc_now(), fingerprint(body)
+        journal.record(row, values[id_at], outcome, at, sent)
+        if ledger is not None and outcome.status in ACCEPTED:
+            ledger.remember(row, values[id_at], sent, outcome.lead_id or "", at)
         callbacks.row_done(row, outcome.status)
     return None
 
