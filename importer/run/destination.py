@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from importer.errors import UsageError
+from importer.sandbox import SAMPLE_API_KEY
 from importer.sending.sender import check_base_url
 
 DEFAULT_BASE_URL = "https://enerflo.io"
@@ -90,3 +91,43 @@ def endpoint_from_environment(
     base = base_url or os.environ.get("ENERFLO_BASE_URL", "").strip() or None
     name = partner or os.environ.get("ENERFLO_PARTNER", "").strip() or None
     return base, name
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach a destination: `base_url` None for the embedded sandbox (started on demand)."""
+
+    destination: Destination
+    base_url: str | None
+    api_key: str = field(repr=False)
+
+
+def connection_for(
+    api_key: str | None, base_url: str | None, partner: str | None, sandbox: bool
+) -> Connection:
+    """Where a send goes: options first, then ENERFLO_BASE_URL / ENERFLO_PARTNER."""
+    if sandbox:
+        if base_url:
+            raise UsageError("--sandbox and --base-url cannot be used together")
+        return Connection(sandbox_destination(SAMPLE_API_KEY), None, SAMPLE_API_KEY)
+    key = api_key.strip() if api_key else api_key_from_environment()
+    base, name = endpoint_from_environment(base_url, partner)
+    base, name = base or DEFAULT_BASE_URL, name or DEFAULT_PARTNER
+    return Connection(real_destination(base, name, key), base, key)
+
+
+def looked_up(
+    api_key: str | None, base_url: str | None, partner: str | None, sandbox: bool
+) -> tuple[Destination | None, bool]:
+    """The destination a dry run predicts a send to, and whether its key is known: the
+    options, else the environment; the default endpoint only when a key is set."""
+    if sandbox:
+        if base_url:
+            raise UsageError("--sandbox and --base-url cannot be used together")
+        return sandbox_destination(SAMPLE_API_KEY), True
+    key = (api_key or os.environ.get("ENERFLO_API_KEY", "")).strip()
+    base, name = endpoint_from_environment(base_url, partner)
+    if base is None and name is None and not key:
+        return None, False
+    destination = real_destination(base or DEFAULT_BASE_URL, name or DEFAULT_PARTNER, key)
+    return destination, bool(key)

@@ -18,13 +18,15 @@ import pandas as pd
 
 from importer.errors import ResultsError
 from importer.mapping.model import ColumnMapping
-from importer.models import DONE, Problem, RowStatus
+from importer.models import DONE, RESULT_COLUMNS, Problem, RowStatus
 from importer.reading.sheet import SourceSheet
 from importer.records import RECORD_ID
 from importer.results.read import ResultsWorkbook, accepted_ids
 from importer.results.write import META_SHEET
+from importer.run.destination import Destination
+from importer.run.report import LedgerUse, RunPlan
 from importer.run.rows import PreparedRows, check_records, map_sheet
-from importer.run.sending import record_fingerprints
+from importer.run.sending import journaled_results, record_fingerprints
 from importer.sending.journal import JournalEntry
 
 # Rows the destination has: created, updated, or unchanged (the ledger showed it had them).
@@ -222,3 +224,44 @@ def _deleted_ids(workbook: ResultsWorkbook) -> list[str]:
     present = Counter(workbook.results["import_record_id"].astype(str))
     gone = Counter(str(rid) for rid in written) - present
     return [rid if rid else "(no id)" for rid in gone.elements()]
+
+
+def retry_run_plan(
+    plan: RetryPlan, rows: list[int], destination: Destination, note: str, ledger: LedgerUse
+) -> RunPlan:
+    return RunPlan(
+        command="retry",
+        destination=destination,
+        rows=len(plan.prepared.records),
+        invalid=len(plan.prepared.invalid),
+        to_send=len(rows),
+        accepted_before=int(plan.kept.sum()),
+        retry_due=plan.due,
+        added=tuple(plan.added),
+        deleted=tuple(plan.deleted),
+        destination_note=note,
+        unchanged=len(plan.rows) - len(rows),
+        ledger=ledger,
+    )
+
+
+def retry_results(plan: RetryPlan, entries: dict[int, JournalEntry]) -> pd.DataFrame:
+    """Kept rows as they were; rows a send journal restores from it; the rest from this
+    retry's journal, whose attempts add to those the file recorded."""
+    results = plan.prepared.initial_results(RowStatus.PENDING)
+    earlier = plan.earlier.reindex(results.index)
+    kept = plan.kept.reindex(results.index, fill_value=False).to_numpy()
+    columns = list(RESULT_COLUMNS)
+    results.loc[kept, columns] = earlier.loc[kept, columns].fillna("").astype(str).to_numpy()
+    from_send = {row: entry for row, entry in plan.restored.items() if row not in entries}
+    results.loc[list(plan.restored), "import_status"] = str(RowStatus.PENDING)
+    results = journaled_results(results, from_send)
+    return journaled_results(
+        results, entries, attempts_before=_attempts(earlier["import_attempts"])
+    )
+
+
+def _attempts(cells: pd.Series) -> pd.Series:
+    """Attempt cells as the user left them ("3", "3.0", "", text typed over) as numbers."""
+    numbers = pd.to_numeric(cells.astype(str), errors="coerce").fillna(0)
+    return numbers.clip(lower=0).astype(int)

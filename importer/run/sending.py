@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Protocol
 
 import pandas as pd
@@ -17,7 +16,7 @@ import pandas as pd
 from importer.errors import ApiDownError
 from importer.models import ACCEPTED, RowStatus
 from importer.records import RECORD_ID
-from importer.run.destination import Destination
+from importer.run.destination import Connection
 from importer.run.outfile import utc_now
 from importer.run.report import Callbacks, StopReason
 from importer.run.rows import PreparedRows
@@ -28,15 +27,6 @@ from importer.sending.sender import LeadSender, SenderConfig, SendOutcome
 from importer.validation.survey import FileCheckError, inline_files
 
 _ACCEPTED_TEXT = frozenset(str(status) for status in ACCEPTED)
-
-
-@dataclass(frozen=True)
-class Connection:
-    """How to reach a destination: None for the embedded sandbox (started on demand)."""
-
-    destination: Destination
-    base_url: str | None
-    api_key: str
 
 
 @contextmanager
