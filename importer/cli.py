@@ -199,6 +199,14 @@ def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 help="Requests per minute to stay under (0: no pacing).",
             ),
+            click.option(
+                "--concurrency",
+                type=click.IntRange(1, 32),
+                default=1,
+                show_default=True,
+                help="Requests in flight at once, still paced under --rate-limit "
+                "(for an API that answers slowly; 4 reaches 300/min at 0.6 s an answer).",
+            ),
             click.option("--yes", "-y", is_flag=True, help="Do not ask before a large send."),
             click.option(
                 "--resend",
@@ -358,6 +366,7 @@ def _sending(console: Console, opts: dict[str, Any], call: Callable[..., Any]) -
             partner=opts["partner"],
             files_dir=opts["files_dir"],
             rate_limit=opts["rate_limit"],
+            concurrency=opts["concurrency"],
             fresh=opts["fresh"],
             progress=progress,
         )

@@ -96,6 +96,7 @@ class CliProgress:
         self._stop_asked = False
         self._interrupted = False
         self._writing = False
+        self.advice = ""  # held back by slow answers: what --concurrency would reach
 
     # -- the library's callbacks ----------------------------------------------------------
 
@@ -132,6 +133,13 @@ class CliProgress:
 
     def should_stop(self) -> bool:
         return self._stop_asked
+
+    def held_back(self, advice: Any) -> None:
+        self.advice = advice.describe()
+        if self.bar is not None:
+            self.bar.write(f"note: {self.advice}", file=sys.stderr)
+        else:
+            self.console.note(f"note: {self.advice}")
 
     def writing(self, out: Path) -> None:
         self._writing = True
@@ -191,9 +199,10 @@ class CliProgress:
         left = max(self.total - self.done, 0)
         eta = f", ETA {left / (rate / 60):.0f} s" if rate > 0 else ""
         failed = self.counts[RowStatus.REJECTED] + self.counts[RowStatus.FAILED]
+        advice = f"; {self.advice}" if self.advice else ""
         self.console.note(
             f"progress: {self.done}/{self.total} rows ({self.counts['ok']} ok, {failed} failed), "
-            f"{rate:.0f}/min{eta}"
+            f"{rate:.0f}/min{eta}{advice}"
         )
 
     # -- signals ---------------------------------------------------------------------------

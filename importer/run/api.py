@@ -22,6 +22,7 @@ from importer.run.destination import (
     looked_up,
 )
 from importer.run.lifecycle import (
+    check_concurrency,
     check_send_target,
     destination_identity,
     file_sha256,
@@ -129,6 +130,7 @@ def send(
     sheet: str | None = None,
     files_dir: PathLike | None = None,
     rate_limit: int = 300,
+    concurrency: int = 1,
     limit: int | None = None,
     fresh: bool = False,
     ledger: PathLike | bool | None = None,
@@ -145,10 +147,13 @@ def send(
     `ledger` is the ledger file, None for the default, False for none. `sandbox=True`
     sends to an embedded local sandbox (a rehearsal, which keeps no ledger); otherwise
     the key is `api_key` or ENERFLO_API_KEY, the endpoint `base_url`/`partner` or
-    ENERFLO_BASE_URL/ENERFLO_PARTNER. Raises ApiKeyError, ApiDownError or JournalError
-    (each with `.report`, OUT written) when the run stops on a failure.
+    ENERFLO_BASE_URL/ENERFLO_PARTNER. `concurrency` keeps up to that many requests in
+    flight (still paced under `rate_limit`), for APIs whose answers are slow. Raises
+    ApiKeyError, ApiDownError or JournalError (each with `.report`, OUT written) when the
+    run stops on a failure.
     """
     started = utc_now()
+    check_concurrency(concurrency)
     source = Path(source)
     connection = connection_for(api_key, base_url, partner, sandbox)
     target = (
@@ -197,7 +202,7 @@ def send(
             for row in earlier.unchanged:
                 callbacks.row_done(row, RowStatus.UNCHANGED)
             stop, failure = send_loop(
-                prepared, due, connection, rate_limit, journal, callbacks, known
+                prepared, due, connection, rate_limit, journal, callbacks, known, concurrency
             )
             entries = journal.outcomes()
         known.finish()
@@ -223,6 +228,7 @@ def retry(
     sandbox: bool = False,
     files_dir: PathLike | None = None,
     rate_limit: int = 300,
+    concurrency: int = 1,
     fresh: bool = False,
     ledger: PathLike | bool | None = None,
     resend: bool = False,
@@ -238,6 +244,7 @@ def retry(
     unless `out`. Raises like `send`.
     """
     started = utc_now()
+    check_concurrency(concurrency)
     results_path = Path(results)
     target = Path(out) if out is not None else results_path
     with ExitStack() as locks:
@@ -293,7 +300,7 @@ def retry(
             for row in earlier.unchanged:
                 callbacks.row_done(row, RowStatus.UNCHANGED)
             stop, failure = send_loop(
-                plan.prepared, rows, connection, rate_limit, journal, callbacks, known
+                plan.prepared, rows, connection, rate_limit, journal, callbacks, known, concurrency
             )
             entries = journal.outcomes()
         known.finish()

@@ -40,13 +40,26 @@ from importer.run.report import Callbacks, Report, RunPlan, StopReason
 from importer.run.rows import PreparedRows
 from importer.run.sending import (
     accepted_entries,
-    open_sender,
+    open_senders,
     send_rows,
 )
 from importer.run.unchanged import RunLedger
 from importer.sending.journal import Journal
 
 PathLike = str | Path
+
+
+MAX_CONCURRENCY = 32
+
+
+def check_concurrency(concurrency: int) -> None:
+    """UsageError unless 1 <= concurrency <= MAX_CONCURRENCY."""
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise UsageError(
+            f"concurrency {concurrency} is not between 1 and {MAX_CONCURRENCY}",
+            hint="1 sends one request at a time; 4 to 8 suits an API that answers in about "
+            "a second",
+        )
 
 
 def send_loop(
@@ -57,6 +70,7 @@ def send_loop(
     journal: Journal,
     callbacks: Callbacks,
     ledger: RunLedger,
+    concurrency: int = 1,
 ) -> tuple[StopReason | None, RunError | None]:
     """Run the send loop; the reason it stopped early and the failure to raise, if any.
 
@@ -67,8 +81,8 @@ def send_loop(
     if not rows:
         return None, None
     try:
-        with open_sender(connection, rate_limit, callbacks) as sender:
-            return send_rows(prepared, rows, sender, journal, callbacks, ledger), None
+        with open_senders(connection, rate_limit, callbacks, concurrency) as senders:
+            return send_rows(prepared, rows, senders, journal, callbacks, ledger), None
     except KeyboardInterrupt:
         return StopReason.INTERRUPTED, None
     except ApiKeyError as exc:

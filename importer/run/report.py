@@ -144,6 +144,24 @@ class Report:
         return ExitCode.OK
 
 
+@dataclass(frozen=True)
+class HeldBack:
+    """A sequential send the API's answer time holds below its rate limit."""
+
+    answer_seconds: float  # typical time from a request's start to its answer
+    rate: float  # rows a minute one request at a time reaches
+    limit: int  # --rate-limit
+    concurrency: int  # what would reach the limit
+    would_reach: float  # rows a minute with that concurrency (under the limit)
+
+    def describe(self) -> str:
+        return (
+            f"held back by slow answers ({self.answer_seconds:.1f} s each): "
+            f"{self.rate:.0f}/min of {self.limit}/min; --concurrency {self.concurrency} "
+            f"would reach about {self.would_reach:.0f}/min"
+        )
+
+
 class Progress:
     """Callbacks a run makes while it works; override any (each is optional).
 
@@ -166,6 +184,10 @@ class Progress:
         """Asked before each row: True stops the run there (rows not sent stay pending)."""
         return False
 
+    def held_back(self, advice: HeldBack) -> None:
+        """One request at a time is held back by slow answers (below 80% of the rate
+        limit): how much, and what `concurrency` would reach instead."""
+
     def writing(self, out: Path) -> None:
         """The results file is being written (nothing is sent any more)."""
 
@@ -175,11 +197,12 @@ class Callbacks:
 
     def __init__(self, progress: Any = None) -> None:
         fallback = Progress()
-        for name in ("starting", "row_done", "waiting", "should_stop", "writing"):
+        for name in ("starting", "row_done", "waiting", "should_stop", "held_back", "writing"):
             setattr(self, name, getattr(progress, name, None) or getattr(fallback, name))
 
     starting: Any
     row_done: Any
     waiting: Any
     should_stop: Any
+    held_back: Any
     writing: Any

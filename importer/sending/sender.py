@@ -146,6 +146,8 @@ class LeadSender:
         self.should_stop = should_stop
         self._pacer = pacer or Pacer(config.rate_limit, clock=clock, on_wait=on_wait)
         self._streak = streak or FailureStreak()
+        # How long the last answer took to arrive, from the request's start (no waits).
+        self.last_answer_seconds = 0.0
         headers = {"api-key": config.api_key, "Content-Type": "application/json"}
         self._transport = Transport(
             self._endpoint,
@@ -225,6 +227,7 @@ class LeadSender:
         return SendOutcome(RowStatus.FAILED, None, last.http_status, message, attempts), False
 
     def _attempt(self, body: bytes) -> SendOutcome | _Retry:
+        started = self._clock()
         try:
             answer = self._transport.post(body)
         except AttemptTimeout:
@@ -232,6 +235,7 @@ class LeadSender:
             return _Retry(f"no complete answer within {deadline:g} s")
         except requests.RequestException as exc:
             return _Retry(describe_failure(exc))
+        self.last_answer_seconds = self._clock() - started
         self._observe_rate_headers(answer.headers)
         return self._classify(answer)
 
