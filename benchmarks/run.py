@@ -4,8 +4,11 @@ Usage: python benchmarks/run.py [--quick] [--only NAME ...]
   dry_xlsx   dry run of a 100,000-row xlsx vs calamine read + a write of the same cells
              (+8 status columns) with XlsxWriter, and with openpyxl write-only (issue 7's floor)
   dry_csv    dry run of a 1,000,000-row csv vs pandas read_csv + to_csv (time and peak memory)
+  dry_heavy  the same csv with a mapping of templates, defaults and a hash id
   send       per-row cost of `send` vs a bare requests.Session loop, same payloads, same sandbox
   pacing     achieved rate as a share of --rate-limit, and the number of 429s
+  latency    achieved rate as a share of --rate-limit 300 at sandbox latencies of 0, 200, 600
+             and 1,000 ms, one request at a time and with --concurrency 4 and 8
   startup    `enerflo-import --version` and `--help` vs `python -c pass`
 --quick divides the sizes by 10 (a smoke run; the targets are for the full sizes).
 """
@@ -41,8 +44,10 @@ def main() -> None:
         "startup": bench_startup,
         "dry_xlsx": bench_dry_xlsx,
         "dry_csv": bench_dry_csv,
+        "dry_heavy": bench_dry_heavy,
         "send": bench_send,
         "pacing": bench_pacing,
+        "latency": bench_latency,
     }
     for name, bench in benches.items():
         if args.only and name not in args.only:
@@ -234,9 +239,34 @@ book.save({tmp + "/floor_openpyxl.xlsx"!r})
     )
 
 
+HEAVY_MAPPING = """version: 1
+lead:
+  integration_record_id: {hash: [Email, Phone]}
+  full_name: {template: "{First Name} {Last Name}"}
+  email: Email
+  mobile: Phone
+  fullAddress: {template: "{Street}, {City}, {State} {Zip}"}
+  office_name: {column: Office, default: Utah Office}
+  lead_source: {column: Lead Source, default: Unknown}
+  lead_status: {value: Needs Contact}
+  add_note: {template: "Lead {Lead ID}: {Notes}", default: no note}
+"""
+
+
+def bench_dry_heavy() -> None:
+    """The 1M-row dry run with templates, defaults and a hash id (target <= 2.5x)."""
+    mapping = DATA / "heavy.yaml"
+    mapping.write_text(HEAVY_MAPPING)
+    _dry_csv(mapping, "templates, defaults, hash ids", 2.5)
+
+
 def bench_dry_csv() -> None:
+    _dry_csv(MAPPING, "the sample mapping", 2.0)
+
+
+def _dry_csv(mapping: Path, what: str, target: float) -> None:
     n = 1_000_000 // SCALE
-    src, mapping = csv_file(n), MAPPING
+    src = csv_file(n)
     with tempfile.TemporaryDirectory() as tmp:
         floor_code = f"""
 import pandas as pd
@@ -245,7 +275,7 @@ df.to_csv({tmp + "/floor.csv"!r}, index=False)
 """
         floor, floor_rss = timed_child(floor_code)
         run, run_rss = timed_child(validate_code(src, mapping, Path(tmp) / "out.csv"))
-    report(f"validate {n:,}-row csv -> csv", run, floor, 3.0)
+    report(f"validate {n:,}-row csv -> csv, {what}", run, floor, target)
     report("peak memory", run_rss / 1024, floor_rss / 1024, 3.0, unit=" MiB")
 
 
@@ -355,6 +385,71 @@ def bench_pacing() -> None:
         f"limit, {too_many} x 429 (target >= 95%, no 429) {verdict}",
         flush=True,
     )
+
+
+def bench_latency() -> None:
+    """Achieved rate at real answer times: one request at a time, and several in flight."""
+    import importer
+    from importer.sandbox import running_sandbox
+
+    limit = 300
+    seconds = 30 if SCALE == 1 else 8
+    src = csv_file(2000)
+    print(f"  {seconds} s of sending per cell; --rate-limit {limit}; sandbox limit {limit}/min")
+    print("  latency   concurrency 1        concurrency 4        concurrency 8")
+    for latency in (0, 200, 600, 1000):
+        cells = []
+        for concurrency in (1, 4, 8):
+            with (
+                tempfile.TemporaryDirectory() as tmp,
+                running_sandbox(port=0, rate_limit=limit, latency_ms=latency) as box,
+            ):
+                clock = _Stopwatch(seconds)
+                report = importer.send(
+                    src, MAPPING, api_key=box.api_key, base_url=box.base_url,
+                    rate_limit=limit, concurrency=concurrency, out=Path(tmp) / "out.xlsx",
+                    ledger=False, progress=clock,
+                )  # fmt: skip
+                requests = box.requests()
+                too_many = sum(1 for r in requests if r["status_code"] == 429)
+                stored = {lead["integration_record_id"] for lead in box.leads()}
+                claimed = set(report.results.loc[report.results["import_status"] == "created",
+                                                 "import_record_id"])  # fmt: skip
+            rate = clock.rate()
+            once = (
+                "ok" if stored == claimed and len(requests) - too_many == len(stored) else "DOUBLED"
+            )
+            cells.append(f"{rate:4.0f}/min {rate / limit:4.0%} {too_many}x429 {once}")
+        print(f"  {latency:4d} ms  " + "  ".join(cells), flush=True)
+    print("  target: concurrency 4 reaches >= 95% of the limit at 600 ms, no 429, each row once")
+
+
+class _Stopwatch:
+    """A progress object that stops a send after `seconds` and times the rows done."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.first: float | None = None
+        self.last = 0.0
+        self.rows = 0
+
+    def row_done(self, row: int, status: object) -> None:
+        if str(status) not in ("created", "updated"):
+            return  # rows a stop released from the pacer's queue were never sent
+        now = time.perf_counter()
+        if self.first is None:
+            self.first = now
+        else:
+            self.rows += 1  # rows after the first, over the time since it
+        self.last = now
+
+    def should_stop(self) -> bool:
+        return self.first is not None and time.perf_counter() - self.first >= self.seconds
+
+    def rate(self) -> float:
+        if self.first is None or self.last <= self.first:
+            return 0.0
+        return self.rows / (self.last - self.first) * 60
 
 
 if __name__ == "__main__":
