@@ -104,3 +104,22 @@ def test_many_rows_mix_valid_and_invalid_column_wide() -> None:
     assert result.leads["mobile"].tolist()[:4] == [
         "8015554444", "0936933841", "+39 342 798 8613", "8015554444"
     ]  # fmt: skip
+
+
+def test_the_byte_fast_path_agrees_with_the_unicode_path_on_random_cells() -> None:
+    import random
+
+    import pandas as pd
+
+    from importer.validation.phones import _ten_digits, _ten_digits_unicode
+
+    rng = random.Random(12)
+    alphabet = "0123456789" * 4 + "01x-() +"
+    cells = [
+        "".join(rng.choice(alphabet) for _ in range(rng.choice([9, 10, 10, 10, 11])))
+        for _ in range(5000)
+    ]
+    fast = _ten_digits(pd.Series(cells, dtype=object))
+    slow = _ten_digits_unicode(cells)
+    assert (fast[0] == slow[0]).all() and (fast[1] == slow[1]).all()
+    assert fast[0].sum() > 500 and fast[1].sum() > 100  # the sample exercises both verdicts

@@ -49,7 +49,7 @@ def apply_mapping(
 
     def part(fields: list[tuple[FieldRef, FieldSource]]) -> pd.DataFrame:
         columns = {ref.name: _apply_source(cells, ref, source) for ref, source in fields}
-        return pd.DataFrame(columns, index=frame.index)
+        return pd.DataFrame(columns, index=frame.index, copy=False)
 
     return LeadRecords(
         lead=part([(FieldRef.lead(n), s) for n, s in mapping.lead.items()]),

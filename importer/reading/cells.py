@@ -12,7 +12,7 @@ import pandas as pd
 def cells_to_text(rows: list[list[Any]]) -> pd.DataFrame:
     """Cells as calamine returns them -> a frame of str, converted column by column."""
     raw = pd.DataFrame(rows)
-    return pd.DataFrame({j: _column_text(raw[j]) for j in raw.columns}, index=raw.index)
+    return pd.DataFrame({j: _column_text(raw[j]) for j in raw.columns}, index=raw.index, copy=False)
 
 
 def _column_text(column: pd.Series) -> pd.Series | np.ndarray | list[str]:

@@ -170,7 +170,7 @@ def _checked_frame(frame: pd.DataFrame) -> pd.DataFrame:
     data = {name: frame[name] for name in names}
     for name in (RECORD_ID, "address"):
         data[name] = pd.Series(_column(frame, name), index=frame.index)
-    return pd.DataFrame(data, index=frame.index)
+    return pd.DataFrame(data, index=frame.index, copy=False)
 
 
 def _schema(
