@@ -193,3 +193,32 @@ def test_sandbox_reads_the_sent_line_as_the_client_parsed_it(typed: str) -> None
     assert not check_lead(
         {"integration_record_id": "r", "fullAddress": client.line}, None, None
     ).errors
+
+
+def test_the_quick_path_for_canonical_cells_gives_exactly_the_full_parse() -> None:
+    import itertools
+    import random
+
+    from importer.validation.address import _canonical, parse_address
+
+    streets = ["1 Main St", "2214 N Honeydew Dr", "PO BOX 12", "1180 W 400 N", "5 Elm St Apt 4",
+               "7 Oak Ct", "12 Route 9", "Suite 12345", "9 Park Ave, Fl 2"]  # fmt: skip
+    cities = ["Provo", "Salt Lake City", "San Juan", "Bari", "Washington", "Ct", "12345"]
+    states = ["UT", "ut", "CA", "PR", "VI", "AE", "FM", "ZZ", "Utah", "CT"]
+    zips = ["84601", "84601-1234", "2134", "00901", "846011234", "ABCDE"]
+    seps = [", ", ",", " , ", ",, ", "  ", ", "]
+    rng = random.Random(7)
+    cells = []
+    for street, city, state, zip_code in itertools.product(streets, cities, states, zips):
+        a, b = rng.choice(seps), rng.choice(seps)
+        cells.append(f"{street}{a}{city}{b}{state} {zip_code}")
+        cells.append(f"{street}, {city}, {state} {zip_code}")
+        cells.append(f"{street}, {city}, {state} {zip_code}, USA")
+    quick = 0
+    for cell in cells:
+        fast = _canonical(cell)
+        if fast is not None:
+            quick += 1
+            assert fast == parse_address(cell), cell
+    assert _canonical("2214 N Honeydew Dr, Saratoga Springs, UT 84045") is not None
+    assert quick > 500  # the quick path does take the common shape

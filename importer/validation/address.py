@@ -233,10 +233,14 @@ def _judge(code: str, word: str) -> tuple[str, tuple[str, str] | None]:
 def parse_addresses(values: pd.Series) -> pd.DataFrame:
     """Every cell of a (trimmed) column parsed, one row per cell: the ParsedAddress fields.
 
-    Empty cells give an empty row with no problem.
+    Empty cells give an empty row with no problem. A cell already in the canonical shape
+    takes a quick path (one regex) that gives exactly what `parse_address` would.
     """
     codes, distinct = pd.factorize(values.to_numpy(dtype=object))
-    parsed = [parse_address(text) if text else _EMPTY for text in distinct.tolist()]
+    parsed = [
+        (_canonical(text) or parse_address(text)) if text else _EMPTY
+        for text in distinct.tolist()
+    ]
     columns = zip(*parsed, strict=True) if parsed else [()] * len(ParsedAddress._fields)
     return pd.DataFrame(
         {
@@ -248,6 +252,30 @@ def parse_addresses(values: pd.Series) -> pd.DataFrame:
 
 
 _EMPTY = ParsedAddress("", "", "", "", "")
+# "<street and city>, ST 12345[-6789]" as a template like "{Street}, {City}, {State} {Zip}"
+# writes it: most cells of a one-cell address column, on a big sheet, look like this.
+_CANONICAL = re.compile(r"(.+), ([A-Z]{2}) (\d{5}(?:-\d{4})?)")
+
+
+def _canonical(text: str) -> ParsedAddress | None:
+    """`parse_address(text)` for a cell in the canonical shape, else None (parse it fully).
+
+    The shape: already single-spaced and comma-normalized (parse_address would not change
+    it), ending ", ST 12345" with ST a state code, and nothing before that ends in a zip
+    (which parse_address reads as an address followed by a territory's name). A test
+    compares the two on every cell this takes.
+    """
+    match = _CANONICAL.fullmatch(text)
+    if match is None:
+        return None
+    rest, state, zip_code = match.groups()
+    if state not in STATE_CODES or _ENDS_IN_ZIP.search(rest):
+        return None
+    if " ".join(text.split()) != text or text.strip(" ,;") != text:
+        return None
+    if "," in rest and _COMMAS.sub(", ", text) != text:
+        return None
+    return ParsedAddress(text, rest, state, zip_code, "")
 
 
 def is_po_box(values: pd.Series) -> np.ndarray:
