@@ -238,8 +238,7 @@ def parse_addresses(values: pd.Series) -> pd.DataFrame:
     """
     codes, distinct = pd.factorize(values.to_numpy(dtype=object))
     parsed = [
-        (_canonical(text) or parse_address(text)) if text else _EMPTY
-        for text in distinct.tolist()
+        (_canonical(text) or parse_address(text)) if text else _EMPTY for text in distinct.tolist()
     ]
     columns = zip(*parsed, strict=True) if parsed else [()] * len(ParsedAddress._fields)
     return pd.DataFrame(
