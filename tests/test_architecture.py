@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "importer"
+from tests.helpers import ROOT
+
+PACKAGE = ROOT / "importer"
 ARCHITECTURE = PACKAGE.parent / "docs" / "architecture.md"
 
 # What each part of the package may import (besides itself). The base modules are the

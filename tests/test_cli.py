@@ -17,23 +17,12 @@ from click.testing import CliRunner
 from importer import __version__
 from importer.cli import main
 from tests.conftest import HEADER, MAPPING, lead_row, write_leads_csv
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, results_rows
 
 
 def run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, list(args))
     return result.exit_code, result.stdout, result.stderr
-
-
-def results_rows(path: Path) -> list[dict[str, str]]:
-    sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
-    rows = list(sheet.iter_rows(values_only=True))
-    header = rows[0]
-    return [
-        dict(zip(header, ("" if v is None else str(v) for v in row), strict=True))
-        for row in rows[1:]
-    ]
 
 
 def test_version_prints_the_package_version() -> None:

@@ -19,9 +19,10 @@ from importer.mapping.model import ColumnMapping, FieldSource
 from importer.reading.sheet import SourceSheet, read_sheet
 from importer.suggest.columns import ERROR_LITERALS
 from importer.suggest.draft import suggest_mapping
+from tests.helpers import ROOT
 
-REAL = Path(__file__).parent / "data" / "real"
-BEFORE = Path(__file__).parent / "data" / "suggest_before"
+REAL = ROOT / "tests" / "data" / "real"
+BEFORE = ROOT / "tests" / "data" / "suggest_before"
 LISTS = sorted(p for p in REAL.iterdir() if p.suffix in (".csv", ".xlsx", ".xls", ".ods"))
 VOCABULARY_FIELDS = ("lead_status", "lead_source", "office_name", "assign_to_email")
 

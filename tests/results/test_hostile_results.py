@@ -31,7 +31,6 @@ from importer.results.write import (
 from tests.conftest import HEADER, MAPPING, SAMPLE_KEY, lead_row, write_leads_csv
 from tests.factories import write_csv, write_xlsx
 
-ROOT = Path(__file__).resolve().parent.parent
 SUMMARY = ResultsSummary("validate", "2026-03-12T10:00:00Z", "2026-03-12T10:00:01Z")
 EMOJI = "\U0001f600"  # two UTF-16 units, as Excel counts
 

@@ -25,6 +25,7 @@ from importer.validation.survey import (
     inline_files,
     resolve_file,
 )
+from tests.helpers import ROOT
 
 DATA = "survey_data.files[0].data"
 NAME = "survey_data.files[0].name"
@@ -334,7 +335,7 @@ def test_the_example_mapping_carries_appointment_and_photo_into_the_payload(phot
     from importer.mapping.load import load_mapping
     from importer.mapping.model import check_columns
 
-    mapping = load_mapping(Path(__file__).parents[1] / "mappings" / "appointments.yaml")
+    mapping = load_mapping(ROOT / "mappings" / "appointments.yaml")
     header = ["Lead ID", "First Name", "Last Name", "Email", "Phone", "Street", "City"]
     header += ["State", "Zip", "Appointment", "Photo"]
     check_columns(mapping, header, "file leads.csv")

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import importer
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "tests" / "data" / "real"
 SAMPLES = ROOT / "sample_data"
 ACCEPTED = ("created", "updated")

@@ -8,29 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import openpyxl
-from click.testing import CliRunner
 
-from importer.cli import main
 from importer.sandbox import running_sandbox
 from tests.conftest import HEADER, MAPPING, SAMPLE_KEY, lead_row, write_leads_csv
+from tests.helpers import invoke, posts, results_rows
 
 REDIRECT_MAPPING = MAPPING + "  browser_redirect: Redirect\n"
-
-
-def invoke(*args: str, key: str = SAMPLE_KEY):
-    return CliRunner(env={"ENERFLO_API_KEY": key}).invoke(main, list(args))
-
-
-def sheet_rows(path: Path) -> list[dict[str, str]]:
-    sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
-    rows = list(sheet.iter_rows(values_only=True))
-    return [
-        dict(zip(rows[0], ("" if v is None else str(v) for v in r), strict=True)) for r in rows[1:]
-    ]
 
 
 def edit_cells(path: Path, changes: dict[tuple[str, str], str]) -> None:
@@ -43,10 +29,6 @@ def edit_cells(path: Path, changes: dict[tuple[str, str], str]) -> None:
             if row[0].value == lead_id:
                 row[header.index(column)].value = value
     book.save(path)
-
-
-def posts(box) -> Counter[str]:
-    return Counter(r["integration_record_id"] for r in box.requests() if r["method"] == "POST")
 
 
 def first_send(tmp_path: Path, box) -> Path:
@@ -69,7 +51,7 @@ def first_send(tmp_path: Path, box) -> Path:
 def test_retry_sends_exactly_the_fixed_and_rejected_rows(tmp_path: Path) -> None:
     with running_sandbox(port=0, rate_limit=0) as box:
         out = first_send(tmp_path, box)
-        before = {r["Lead ID"]: r for r in sheet_rows(out)}
+        before = {r["Lead ID"]: r for r in results_rows(out)}
         assert before["L0008"]["import_status"] == "rejected"
         assert "createDeal" in before["L0008"]["import_message"]
         edit_cells(
@@ -85,7 +67,7 @@ def test_retry_sends_exactly_the_fixed_and_rejected_rows(tmp_path: Path) -> None
         assert result.exit_code == 0, result.stderr + result.stdout
         new_posts = posts(box) - sent_before
     assert sorted(new_posts) == ["L0006", "L0007", "L0008"]
-    after = {r["Lead ID"]: r for r in sheet_rows(out)}
+    after = {r["Lead ID"]: r for r in results_rows(out)}
     assert {r["import_status"] for r in after.values()} == {"created"}
     assert after["L0006"]["Zip"] == "84601"  # the user's fix is kept in the workbook
     assert after["L0008"]["import_attempts"] == "2"  # one rejected, one accepted
@@ -119,7 +101,7 @@ def test_unfixed_rows_stay_invalid_and_are_not_sent(tmp_path: Path) -> None:
         new_posts = posts(box) - sent_before
     assert result.exit_code == 4
     assert sorted(new_posts) == ["L0008"]  # rejected rows are re-sent as they are
-    statuses = {r["Lead ID"]: r["import_status"] for r in sheet_rows(out)}
+    statuses = {r["Lead ID"]: r["import_status"] for r in results_rows(out)}
     assert statuses["L0006"] == "invalid" and statuses["L0007"] == "invalid"
 
 
@@ -133,7 +115,7 @@ def test_rows_added_by_the_user_are_reported_not_sent(tmp_path: Path) -> None:
         result = invoke("retry", str(out), "--base-url", box.base_url)
         new_posts = posts(box) - sent_before
     assert "L0099" not in new_posts
-    added = [r for r in sheet_rows(out) if r["Lead ID"] == "L0099"]
+    added = [r for r in results_rows(out) if r["Lead ID"] == "L0099"]
     assert added and added[0]["import_status"] == "invalid"
     assert "added" in added[0]["import_message"]
     assert result.exit_code == 4
@@ -224,7 +206,7 @@ def test_retry_after_a_kill_resumes_without_doubling(tmp_path: Path) -> None:
         assert len(box.leads()) == 60
     resent = [rid for rid, n in after.items() if n > 1]
     assert len(resent) <= 1 and all(before[rid] == 1 for rid in resent)
-    assert {r["import_status"] for r in sheet_rows(out)} <= {"created", "updated"}
+    assert {r["import_status"] for r in results_rows(out)} <= {"created", "updated"}
 
 
 def test_a_duplicate_moved_above_its_sent_twin_is_still_not_sent(tmp_path: Path) -> None:
@@ -247,7 +229,7 @@ def test_a_duplicate_moved_above_its_sent_twin_is_still_not_sent(tmp_path: Path)
         new_posts = posts(box) - sent_before
     assert result.exit_code == 4
     assert not new_posts
-    dup = [r for r in sheet_rows(out) if r["Email"] == "second@example.com"][0]
+    dup = [r for r in results_rows(out) if r["Email"] == "second@example.com"][0]
     assert dup["import_status"] == "invalid" and "already sent" in dup["import_message"]
 
 
@@ -286,7 +268,7 @@ def test_a_lead_id_fixed_in_place_is_the_one_sent(tmp_path: Path) -> None:
         ids = sorted(lead["integration_record_id"] for lead in box.leads())
     assert result.exit_code == 0, result.stderr + result.stdout
     assert ids == ["L0001", "L0001-B"]
-    fixed = sheet_rows(out)[1]
+    fixed = results_rows(out)[1]
     assert (fixed["import_status"], fixed["import_record_id"]) == ("created", "L0001-B")
 
 

@@ -21,8 +21,8 @@ import requests
 
 from importer.sandbox import SAMPLE_API_KEY, running_sandbox
 from importer.sandbox.command import sandbox_command
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PATH = "/api/v1/partner/action/lead/add"
 LEAD = {"lead": {"integration_record_id": "cmd-1", "fullAddress": "1 Main St, Provo, UT 84601"}}
 

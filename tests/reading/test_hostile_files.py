@@ -21,8 +21,8 @@ from importer.reading.archive import MAX_CELLS
 from importer.reading.notes import CellNote, cell_note_problems
 from importer.reading.sheet import read_sheet
 from tests.conftest import HEADER, MAPPING, lead_row, write_leads_csv
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'

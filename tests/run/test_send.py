@@ -11,25 +11,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import openpyxl
 import pytest
 from click.testing import CliRunner
 
 from importer.cli import main
 from importer.sandbox import running_sandbox
 from tests.conftest import SAMPLE_KEY, lead_row, write_leads_csv
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def statuses(path: Path) -> dict[str, dict[str, str]]:
-    sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
-    rows = list(sheet.iter_rows(values_only=True))
-    header = rows[0]
-    records = [
-        dict(zip(header, ("" if v is None else str(v) for v in r), strict=True)) for r in rows[1:]
-    ]
-    return {r["Lead ID"]: r for r in records}
+from tests.helpers import ROOT, by_id, posts
 
 
 def send(source: Path, mapping: Path, out: Path, base_url: str, *extra: str, key: str = SAMPLE_KEY):
@@ -38,17 +26,13 @@ def send(source: Path, mapping: Path, out: Path, base_url: str, *extra: str, key
     return CliRunner(env=env).invoke(main, args)
 
 
-def posts_per_record(box) -> Counter[str]:
-    return Counter(r["integration_record_id"] for r in box.requests() if r["method"] == "POST")
-
-
 def test_clean_run_creates_every_valid_row_once(
     leads_csv: Path, mapping_path: Path, tmp_path: Path, sandbox
 ) -> None:
     out = tmp_path / "out.xlsx"
     result = send(leads_csv, mapping_path, out, sandbox.base_url)
     assert result.exit_code == 4, result.stderr
-    rows = statuses(out)
+    rows = by_id(out)
     assert [rows[f"L{i:04d}"]["import_status"] for i in range(1, 9)] == ["created"] * 6 + [
         "invalid"
     ] * 2
@@ -65,14 +49,14 @@ def test_rerun_resumes_and_sends_nothing_twice(
 ) -> None:
     out = tmp_path / "out.xlsx"
     assert send(leads_csv, mapping_path, out, sandbox.base_url, "--limit", "2").exit_code == 4
-    assert [r["import_status"] for r in statuses(out).values()][:3] == [
+    assert [r["import_status"] for r in by_id(out).values()][:3] == [
         "created",
         "created",
         "pending",
     ]
     assert send(leads_csv, mapping_path, out, sandbox.base_url).exit_code == 4
-    assert set(posts_per_record(sandbox).values()) == {1}
-    assert len(posts_per_record(sandbox)) == 6
+    assert set(posts(sandbox).values()) == {1}
+    assert len(posts(sandbox)) == 6
 
 
 def test_fresh_starts_over_and_updates_the_same_leads(
@@ -82,7 +66,7 @@ def test_fresh_starts_over_and_updates_the_same_leads(
     send(leads_csv, mapping_path, out, sandbox.base_url)
     # --fresh starts the results over; --resend sends rows the ledger knows unchanged anyway.
     send(leads_csv, mapping_path, out, sandbox.base_url, "--fresh", "--resend")
-    rows = statuses(out)
+    rows = by_id(out)
     assert rows["L0001"]["import_status"] == "updated"
     assert len(sandbox.leads()) == 6
 
@@ -109,7 +93,7 @@ def test_every_fault_kind_still_ends_with_each_lead_accepted_once(
         outcomes = Counter(r["outcome"] for r in box.requests())
         leads = box.leads()
     assert result.exit_code == 0, result.stderr + result.stdout
-    assert {r["import_status"] for r in statuses(out).values()} <= {"created", "updated"}
+    assert {r["import_status"] for r in by_id(out).values()} <= {"created", "updated"}
     assert sorted(lead["integration_record_id"] for lead in leads) == [
         f"L{i:04d}" for i in range(60)
     ]
@@ -125,7 +109,7 @@ def test_wrong_key_stops_at_the_first_row(
     assert result.exit_code == 1
     assert "api key" in result.stderr and "wrong-key-xyz" not in result.stderr
     assert len(sandbox.requests()) == 1
-    rows = statuses(out)
+    rows = by_id(out)
     assert rows["L0002"]["import_status"] == "pending"
 
 
@@ -222,17 +206,17 @@ def test_killed_run_resumes_without_losing_or_doubling(
         proc.communicate(timeout=60)
         if how == "ctrl-c":
             assert proc.returncode == 130
-            first = statuses(out)
+            first = by_id(out)
             assert {r["import_status"] for r in first.values()} == {"created", "pending"}
         else:
             assert proc.returncode == -signal.SIGKILL
-        before = posts_per_record(box)
+        before = posts(box)
         again = _start_send(source, mapping_path, out, box.base_url)
         _, err = again.communicate(timeout=120)
         assert again.returncode == 0, err
-        after = posts_per_record(box)
+        after = posts(box)
         leads = box.leads()
-    rows = statuses(out)
+    rows = by_id(out)
     assert len(rows) == 80 and {r["import_status"] for r in rows.values()} <= {"created", "updated"}
     assert sorted(lead["integration_record_id"] for lead in leads) == [
         f"L{i:04d}" for i in range(80)
@@ -290,7 +274,7 @@ def test_appointments_and_photos_reach_the_sandbox(tmp_path: Path) -> None:
     assert not leads["FB-1003"].get("appointment")
     files = leads["FB-1001"]["survey_data"]  # the sandbox stores the list of files
     assert [(f["name"], f["type"]) for f in files] == [("house-1001.png", "img_exterior_house")]
-    rows = statuses(out)
+    rows = by_id(out)
     assert (
         rows["FB-1004"]["import_status"] == "invalid"
         and rows["FB-1022"]["import_status"] == "invalid"
