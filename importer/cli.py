@@ -89,6 +89,23 @@ class WorkflowGroup(click.Group):
         known = [name for name in self.ORDER if name in self.commands]
         return known + sorted(set(self.commands) - set(known))
 
+    def main(self, args: Any = None, *more: Any, **options: Any) -> Any:
+        """With --json, a usage error click itself reports (a bad option or value) is one
+        JSON object on stdout too, like every other outcome."""
+        argv = list(sys.argv[1:] if args is None else args)
+        if "--json" not in argv or options.get("standalone_mode") is False:
+            return super().main(args, *more, **options)
+        try:
+            return super().main(args, *more, **{**options, "standalone_mode": False})
+        except click.ClickException as exc:
+            payload = {"error": exc.format_message(), "hint": "", "exit_code": exc.exit_code}
+            click.echo(json.dumps(payload))
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo(json.dumps({"error": "aborted", "hint": "", "exit_code": 1}))
+            sys.exit(1)
+
 
 def example(*lines: str) -> str:
     """An --help epilog: `Example:` and the lines, kept as typed."""

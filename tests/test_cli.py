@@ -319,3 +319,11 @@ def test_help_lists_commands_in_workflow_order_with_examples() -> None:
     assert listed == ["suggest-mapping", "validate", "send", "retry", "sandbox", "ledger"]
     for command in listed[:4]:
         assert "Example:" in run(command, "--help")[1]
+
+
+def test_a_bad_option_value_with_json_is_one_json_object_too(tmp_path: Path) -> None:
+    code, out, err = run("send", "leads.csv", "-m", "m.yaml", "--concurrency", "0", "--json")
+    assert code == 2
+    payload = json.loads(out)
+    assert payload["exit_code"] == 2 and "--concurrency" in payload["error"]
+    assert "Invalid value" in err
