@@ -5,10 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install test lint demo bench clean
+.PHONY: help install test test-floors lint demo bench clean
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ install: $(STAMP)  ## create .venv and install the package with its dev tools
 
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest -n 2 -q
+
+FLOORS := .venv-floors
+
+test-floors:  ## the suite on the oldest dependency releases pyproject.toml allows (tests/floors.txt)
+	test -d $(FLOORS) || $(PYTHON) -m venv $(FLOORS)
+	$(FLOORS)/bin/python -m pip install --quiet --upgrade pip
+	$(FLOORS)/bin/python -m pip install --quiet -c tests/floors.txt -e ".[dev]"
+	$(FLOORS)/bin/python -m pytest -n 2 -q -p no:cacheprovider
 
 lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check importer tests benchmarks

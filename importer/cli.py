@@ -98,8 +98,9 @@ class WorkflowGroup(click.Group):
         try:
             return super().main(args, *more, **{**options, "standalone_mode": False})
         except click.ClickException as exc:
-            payload = {"error": exc.format_message(), "hint": "", "exit_code": exc.exit_code}
-            click.echo(json.dumps(payload))
+            if not getattr(exc, "as_json", False):  # the sandbox's errors print their own
+                payload = {"error": exc.format_message(), "hint": "", "exit_code": exc.exit_code}
+                click.echo(json.dumps(payload))
             exc.show()
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:

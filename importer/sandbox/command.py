@@ -74,7 +74,8 @@ class _SandboxCommand(click.Command):
             hint = USAGE_HINT
             if exc.possibilities:
                 hint = f"did you mean {' or '.join(sorted(exc.possibilities))}? {USAGE_HINT}"
-            message = f"sandbox: {_sentence(exc.message)}"
+            # Worded here, not taken from click: its wording changes between versions.
+            message = f"sandbox: no such option '{exc.option_name}'"
             raise CommandUsageError(message, hint, as_json) from exc
         except click.UsageError as exc:
             message = f"sandbox: {_sentence(exc.format_message())}"
