@@ -205,6 +205,15 @@ destination_options = [
 ]
 
 
+def source_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The sheet to read and the results to write: shared by `validate` and `send`."""
+    for option in reversed(
+        [source_arg, mapping_opt, out_opt, sheet_opt, encoding_opt, files_dir_opt]
+    ):
+        command = option(command)
+    return command
+
+
 def sending_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Where and how fast to send: shared by `send` and `retry`."""
     for option in reversed(
@@ -265,12 +274,7 @@ def _predicting(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @main.command(epilog=example("enerflo-import validate leads.xlsx -m mappings/acme.yaml"))
-@source_arg
-@mapping_opt
-@out_opt
-@sheet_opt
-@encoding_opt
-@files_dir_opt
+@source_options
 @_predicting
 @common_options
 def validate(console: Console, source: Path, mapping_path: Path, **opts: Any) -> int:
@@ -304,12 +308,7 @@ def validate(console: Console, source: Path, mapping_path: Path, **opts: Any) ->
         "ENERFLO_API_KEY=... enerflo-import send leads.xlsx -m mappings/acme.yaml --partner acme",
     )
 )
-@source_arg
-@mapping_opt
-@out_opt
-@sheet_opt
-@encoding_opt
-@files_dir_opt
+@source_options
 @sending_options
 @click.option("--limit", type=click.IntRange(min=1), help="Send only the first N valid rows due.")
 @click.option("--fresh", is_flag=True, help="Ignore the journal of an earlier run and start over.")
