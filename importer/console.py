@@ -20,6 +20,7 @@ import click
 
 from importer.masking import mask_secret
 from importer.models import ACCEPTED, RowStatus
+from importer.run.report import leads_text
 
 PROG = "enerflo-import"
 CONFIRM_ABOVE_ROWS = 100
@@ -309,7 +310,7 @@ def _print_ledger(console: Console, report: Any) -> None:
         note = f" ({ledger.note})" if ledger.note else ""
         console.say(
             f"ledger: a send to {ledger.destination} would skip {ledger.unchanged} unchanged "
-            f"rows and update {ledger.updates} leads sent before{note}"
+            f"rows and update {leads_text(ledger.updates)} sent before{note}"
         )
 
 

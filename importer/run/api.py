@@ -156,9 +156,11 @@ def send(
     check_concurrency(concurrency)
     source = Path(source)
     connection = connection_for(api_key, base_url, partner, sandbox)
-    target = (
-        Path(out) if out is not None else default_out(source, connection.destination.is_sandbox)
-    )
+    rehearsal = connection.destination.is_sandbox
+    target = Path(out) if out is not None else default_out(source, rehearsal)
+    # The embedded sandbox starts empty on every run: a rehearsal has nothing to resume,
+    # and claiming rows a sandbox that no longer runs accepted would not be true.
+    fresh = fresh or rehearsal
     column_mapping = load_mapping(Path(mapping))
     source_sheet = read_source(source, sheet, column_mapping, encoding)
     prepared = prepare_rows(source_sheet, column_mapping, files_folder(files_dir, source))

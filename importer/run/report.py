@@ -64,7 +64,7 @@ class LedgerUse:
             note = f" ({self.note})" if self.note else ""
             return (
                 f"{where}a send would skip {self.unchanged} unchanged rows and update "
-                f"{self.updates} leads sent before{note}"
+                f"{leads_text(self.updates)} sent before{note}"
             )
         return (
             f"{where}{self.unchanged} rows unchanged at this destination were not sent; "
@@ -206,3 +206,8 @@ class Callbacks:
     should_stop: Any
     held_back: Any
     writing: Any
+
+
+def leads_text(count: int) -> str:
+    """ "1 lead", "2 leads"."""
+    return f"{count} lead" if count == 1 else f"{count} leads"

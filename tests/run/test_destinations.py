@@ -304,3 +304,15 @@ def test_retry_out_onto_the_source_sheet_is_refused(workdir, real) -> None:
     assert refused.exit_code == 2
     assert "would overwrite the source sheet" in refused.stderr
     assert source.read_bytes() == before
+
+
+def test_a_rehearsal_always_starts_over_its_sandbox_is_new_each_time(workdir) -> None:
+    source, mapping = leads_and_mapping(workdir)
+    assert invoke("send", source, "-m", mapping, "--sandbox", "--limit", "2").exit_code == 4
+    write_leads_csv(source, [lead_row(i, City="Orem") for i in range(1, 7)])  # edited source
+    again = invoke("send", source, "-m", mapping, "--sandbox")
+    assert again.exit_code == 0, again.stderr
+    assert "resuming" not in again.stderr
+    rows = by_id(Path("out/leads.sandbox.results.xlsx"))
+    assert {row["import_status"] for row in rows.values()} == {"created"}
+    assert {row["City"] for row in rows.values()} == {"Orem"}
