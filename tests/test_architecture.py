@@ -129,3 +129,23 @@ def test_the_architecture_page_names_every_module_and_only_those() -> None:
     }
     assert sorted(existing - named) == [], "modules the page does not describe"
     assert sorted(named - existing) == [], "modules the page names that do not exist"
+
+
+def test_every_path_and_link_the_docs_give_exists() -> None:
+    """README.md and docs/ point at files (tests, mappings, images, other pages); a move
+    must not leave them pointing at nothing."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    missing = []
+    for page in pages:
+        text = page.read_text()
+        paths = re.findall(
+            r"`((?:tests|docs|mappings|sample_data|benchmarks|importer)/[\w./-]+\.\w+)`", text
+        )
+        links = re.findall(r"\]\((?!https?://|#|mailto:)([^)#\s]+)", text)
+        for target in paths:
+            if not (ROOT / target).exists():
+                missing.append(f"{page.name}: `{target}`")
+        for target in links:
+            if not (page.parent / target).exists():
+                missing.append(f"{page.name}: ({target})")
+    assert missing == []

@@ -110,7 +110,13 @@ def read_sheet(
     name = _choose_sheet(path, book, sheet)
     facts = scan.check_sheet(path, name) if scan is not None else SheetFacts()
     rows = _sheet_rows(path, book, name)
-    frame, columns = _frame_from_rows(rows, header_row, f'{path}: sheet "{name}"')
+    try:
+        frame, columns = _frame_from_rows(rows, header_row, f'{path}: sheet "{name}"')
+    except SheetError as exc:
+        others = [n for n in book.sheet_names if n != name]
+        if exc.hint is None and others:  # the wrong sheet, most likely: name the others
+            exc.hint = f"the workbook's other sheets: {', '.join(others)}; choose one with --sheet"
+        raise
     notes = _cell_notes(facts, rows[header_row - 1], frame)
     return SourceSheet(path, kind, name, header_row, columns, frame, None, None, digest, notes)
 

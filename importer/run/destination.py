@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from importer.errors import UsageError
 from importer.sandbox import SAMPLE_API_KEY
@@ -32,6 +32,20 @@ def key_fingerprint(api_key: str) -> str:
 def endpoint_url(base_url: str, partner: str) -> str:
     """The lead endpoint for a base URL and partner (the base URL checked: see sender)."""
     return f"{check_base_url(base_url)}/api/v1/{quote(partner, safe='')}/action/lead/add"
+
+
+_ENDPOINT_TAIL = "/action/lead/add"
+
+
+def endpoint_parts(endpoint: str) -> tuple[str, str] | None:
+    """The base URL and partner an `endpoint_url` was made from; None for anything else
+    (the embedded sandbox, a damaged record)."""
+    if not endpoint.endswith(_ENDPOINT_TAIL) or "/api/v1/" not in endpoint:
+        return None
+    base, _, partner = endpoint[: -len(_ENDPOINT_TAIL)].rpartition("/api/v1/")
+    if not base or not partner or "/" in partner:
+        return None
+    return base, unquote(partner)
 
 
 @dataclass(frozen=True)

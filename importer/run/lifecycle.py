@@ -39,6 +39,7 @@ from importer.run.outfile import (
 from importer.run.report import Callbacks, Report, RunPlan, StopReason
 from importer.run.rows import PreparedRows
 from importer.run.sending import (
+    MAX_CONCURRENCY,
     accepted_entries,
     open_senders,
     send_rows,
@@ -47,9 +48,6 @@ from importer.run.unchanged import RunLedger
 from importer.sending.journal import Journal
 
 PathLike = str | Path
-
-
-MAX_CONCURRENCY = 32
 
 
 def check_concurrency(concurrency: int) -> None:

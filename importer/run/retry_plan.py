@@ -76,7 +76,10 @@ def plan_retry(
     restored = _restorable(prepared, journaled, accepted_cells)
     kept = accepted_cells | pd.Series(results.index.isin(list(restored)), index=results.index)
     prepared.problems += [_added(row) for row in added]
-    prepared.problems += _taken_ids(prepared, kept, _taken(workbook, journaled, kept, recorded))
+    taken = _taken(workbook, journaled, kept, recorded)
+    lead_ids = results["import_lead_id"].astype(str).str.strip()
+    cleared = recorded.where((status == "") & (lead_ids == ""), "")  # ids of emptied rows
+    prepared.problems += _taken_ids(prepared, kept, taken, cleared)
     due_rows = [row for row in prepared.records.index if not kept[row]]
     invalid = prepared.invalid
     rows = [row for row in due_rows if row not in invalid]
@@ -180,23 +183,31 @@ def _taken(
     return taken
 
 
-def _taken_ids(prepared: PreparedRows, kept: pd.Series, taken: dict[str, str]) -> list[Problem]:
+def _taken_ids(
+    prepared: PreparedRows, kept: pd.Series, taken: dict[str, str], cleared: pd.Series
+) -> list[Problem]:
     """A due row whose id was already accepted for another row is invalid, wherever it
-    stands: sending it would overwrite that lead with this row's person."""
+    stands: sending it would overwrite that lead with this row's person. A row written
+    with that id whose status and lead id were cleared may be that row, or a copy over it:
+    retry cannot tell, so it sends neither and says how to settle it."""
     problems = []
     for row, rid in prepared.record_ids.items():
         if kept[row] or rid not in taken:
             continue
         lead = f" (lead {taken[rid]})" if taken[rid] else ""
-        problems.append(
-            Problem.error(
-                row,
-                RECORD_ID,
-                "duplicate_record_id",
-                f'"{rid}" was already sent for another row{lead}; only that row is sent '
-                "(give this row its own id to send it as a new lead)",
+        if cleared.get(row) == rid:
+            what = (
+                f'"{rid}" was already sent{lead}, but this row\'s import_status and '
+                "import_lead_id were cleared, so retry cannot tell it from a copy and does not "
+                "send it (put them back to keep it accepted, or give the row its own id to "
+                "send it as a new lead)"
             )
-        )
+        else:
+            what = (
+                f'"{rid}" was already sent for another row{lead}; only that row is sent '
+                "(give this row its own id to send it as a new lead)"
+            )
+        problems.append(Problem.error(row, RECORD_ID, "duplicate_record_id", what))
     return problems
 
 

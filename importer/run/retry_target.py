@@ -16,6 +16,7 @@ from importer.run.destination import (
     Connection,
     Destination,
     connection_for,
+    endpoint_parts,
 )
 from importer.run.retry_plan import RetryPlan
 from importer.run.sending import (
@@ -36,11 +37,14 @@ def retry_connection(
     sandbox: bool,
 ) -> tuple[Connection, str]:
     """The destination the results file records, unless told otherwise; and where it came
-    from. Refuses one that differs from where rows were already accepted."""
-    recorded = {k: workbook.facts.get(k) or sent_identity.get(k, "") for k in ("destination",)}
-    recorded_at = recorded["destination"]
+    from. Refuses one that differs from where rows were already accepted, and a file with
+    accepted rows that records no destination (a CSV moved without its journal)."""
+    recorded_at = workbook.facts.get("destination") or sent_identity.get("destination", "")
     recorded_base = workbook.facts.get("base_url", "")
     recorded_partner = workbook.facts.get("partner", "")
+    if recorded_at and recorded_at != SANDBOX and not recorded_base:
+        # A CSV carries no facts: its journal records the endpoint, made of both.
+        recorded_base, recorded_partner = endpoint_parts(recorded_at) or ("", "")
     told = sandbox or base_url is not None or partner is not None
     if sandbox or (not told and recorded_at == SANDBOX):
         connection = connection_for(None, None, None, sandbox=True)
@@ -50,8 +54,27 @@ def retry_connection(
         connection = connection_for(api_key, base_url, partner, False)
     note = "as given" if told else "as recorded in the results file" if recorded_at else "default"
     if _accepted_anywhere(workbook):
+        if not recorded_at:
+            raise _unrecorded(workbook)
         _refuse_elsewhere(workbook, connection.destination, sent_identity)
     return connection, note
+
+
+def _unrecorded(workbook: ResultsWorkbook) -> BadInputError:
+    """Accepted rows, but nothing says where: their lead ids may belong to a rehearsal."""
+    if workbook.facts.get("results_kind") == "csv":
+        journal = workbook.path.with_name(workbook.path.name + ".journal")
+        return BadInputError(
+            f"{workbook.path}: has accepted rows, but nothing records where they were sent (a "
+            f"CSV results file keeps that in its journal, {journal.name}, which is not beside it)",
+            hint="put the journal back beside the file, or retry the .xlsx results, which "
+            "carry it; to send every row, run send on the source with another -o",
+        )
+    return BadInputError(
+        f"{workbook.path}: has accepted rows, but nothing records where they were sent",
+        hint="retry the results file as send or retry wrote it; to send every row, run send "
+        "on the source with another -o",
+    )
 
 
 def _accepted_anywhere(workbook: ResultsWorkbook) -> bool:

@@ -32,6 +32,8 @@ from importer.sending.payload import PayloadBuilder, fingerprint
 from importer.sending.sender import FailureStreak, LeadSender, SenderConfig, SendOutcome
 from importer.validation.survey import FileCheckError, inline_files
 
+MAX_CONCURRENCY = 32  # requests in flight at most (--concurrency)
+
 _ACCEPTED_TEXT = frozenset(str(status) for status in ACCEPTED)
 
 
@@ -252,7 +254,7 @@ def held_back(answer_seconds: float, limit: int) -> HeldBack:
     """What one request at a time reaches at this answer time, and the concurrency that
     would reach the limit (with a quarter to spare for answers slower than typical)."""
     needed = math.ceil(limit / 60.0 * answer_seconds * 1.25)
-    concurrency = max(2, needed)
+    concurrency = min(max(2, needed), MAX_CONCURRENCY)
     ceiling = limit / (1 + SAFETY_MARGIN)
     return HeldBack(
         answer_seconds=answer_seconds,

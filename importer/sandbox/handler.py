@@ -270,8 +270,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             self._send_json(411, replies.error("send a Content-Length"), close=True)
             return None
-        length_text = self.headers.get("Content-Length") or "0"
-        length = int(length_text) if length_text.strip().isdigit() else -1
+        length_text = (self.headers.get("Content-Length") or "0").strip()
+        length = int(length_text) if length_text.isascii() and length_text.isdigit() else -1
         if length < 0:
             self._send_json(400, replies.error("Content-Length is not a number"), close=True)
             return None

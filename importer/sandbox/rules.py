@@ -160,12 +160,24 @@ def _user_id(email: str | None) -> int | None:
     return USERS.get(email.strip().lower()) if email else None
 
 
+_LARGEST = 2**63 - 1  # a SQLite INTEGER, and the integers the API's JSON decoder keeps
+
+
+def _whole(text: str | None) -> int | None:
+    """A whole number in ASCII digits that fits the store; None for anything else."""
+    if not text or not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= _LARGEST else None
+
+
 def _fill_integers(values: dict[str, str], checked: CheckedLead) -> None:
     for name, column in (("createDeal", "deal_template_id"), ("calendar_id", "calendar_id")):
         text = values.get(name)
-        if text and not text.isdigit():
-            checked.errors[name] = f'{name} "{text}" is not a whole number'
-        checked.fields[column] = int(text) if text and text.isdigit() else None
+        number = _whole(text)
+        if text and number is None:
+            checked.errors[name] = f'{name} "{text}" is not a whole number up to {_LARGEST}'
+        checked.fields[column] = number
 
 
 def _check_redirect(values: dict[str, str], checked: CheckedLead) -> str | None:
@@ -198,17 +210,18 @@ def _check_appointment(appointment: Any, errors: dict[str, str]) -> dict[str, An
         if not values.get(name):
             errors[f"appointment.{name}"] = f"appointment.{name} is required"
     for name in ("apt_type_id", "minutes"):
-        if values.get(name) and not values[name].isdigit():
+        if values.get(name) and _whole(values[name]) is None:
             errors[f"appointment.{name}"] = (
-                f'appointment.{name} "{values[name]}" is not a whole number'
+                f'appointment.{name} "{values[name]}" is not a whole number up to {_LARGEST}'
             )
     when = _appointment_time(values, errors)
+    minutes = _whole(values.get("minutes"))
     assigned = values.get("assigned_user") or None
     return {
-        "apt_type_id": int(values["apt_type_id"]) if values["apt_type_id"].isdigit() else None,
+        "apt_type_id": _whole(values["apt_type_id"]),
         "name": values.get("name") or None,
         "date_time": when,
-        "minutes": int(values["minutes"]) if values.get("minutes", "").isdigit() else 60,
+        "minutes": 60 if minutes is None else minutes,
         "assigned_user": assigned,
         "assigned_user_id": _user_id(assigned),
     }
@@ -225,12 +238,13 @@ def _appointment_time(values: dict[str, str], errors: dict[str, str]) -> str | N
             moment = datetime.fromisoformat(text)
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=_zone(values.get("timezone", "")))
-    except (ValueError, OverflowError, ZoneInfoNotFoundError):
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError, OSError, ZoneInfoNotFoundError):
         errors["appointment.date_time"] = (
             f'appointment.date_time "{text}" is not a date and time (yyyy-mm-dd hh:mm:ss)'
         )
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _zone(name: str) -> Any:

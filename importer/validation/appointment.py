@@ -26,6 +26,8 @@ ASSIGNED_USER = "assigned_user"
 DATE_FORMAT = "date_format"
 DEFAULT_MINUTES = "60"
 UTC_FORMAT = "%Y-%m-%d %H:%M:%S"
+# Appointments are booked within these years; further out is a typo (9999 for "someday").
+FIRST_YEAR, LAST_YEAR = 1970, 2100
 
 _TIMES = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M:%S %p", "%I:%M%p", "%I:%M:%S%p")
 MONTH_FIRST = tuple(f"%m/%d/{year} {t}" for year in ("%Y", "%y") for t in _TIMES)
@@ -165,11 +167,21 @@ def _parse_distinct(values: pd.Series, zone: ZoneInfo, column_format: str | None
         wall = wall.fillna(slash)
         code.loc[slash_code.index] = slash_code
         detail.loc[slash_detail.index] = slash_detail
+    # Out of range before localizing: pandas cannot place a wall time near year 10000.
+    outside = _outside_years(wall) | _outside_years(aware)
+    wall, aware = wall.mask(outside), aware.mask(outside)
+    code = code.mask((code == "") & outside, "invalid_date_time")
+    detail = detail.mask(outside, f"is outside the years {FIRST_YEAR} to {LAST_YEAR}")
     local, local_code, warning = _localize(wall, zone)
     when = aware.fillna(local)
     code = code.mask((code == "") & (local_code != ""), local_code)
     code = code.mask((code == "") & when.isna(), "invalid_date_time")
     return _Parsed(when, code, detail, warning)
+
+
+def _outside_years(when: pd.Series) -> pd.Series:
+    years = when.dt.year
+    return years.notna() & ((years < FIRST_YEAR) | (years > LAST_YEAR))
 
 
 def _nat_wall(index: pd.Index) -> pd.Series:
@@ -358,7 +370,7 @@ def _date_problems(cells: pd.Series, parsed: _Parsed, zone: ZoneInfo) -> list[Pr
     problems = []
     for row in parsed.code[parsed.code != ""].index:
         text, code = cells[row], parsed.code[row]
-        if code == "ambiguous_date":
+        if parsed.detail[row]:  # ambiguous_date, or a date outside the years
             what = parsed.detail[row]
         elif code == "nonexistent_time":
             what = f"does not exist in {zone.key} (clocks skip that hour)"

@@ -275,6 +275,15 @@ def test_sheet_not_found_lists_the_sheets(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("first", [[["Read me first"]], [["Notes"], []], []])
+def test_a_first_sheet_without_rows_names_the_others_and_sheet(tmp_path: Path, first) -> None:
+    path = write_xlsx(tmp_path / "a.xlsx", first, Data=[["Email"], ["a@example.com"]])
+    message, hint = error_of(path)
+    assert message.startswith(f'{path}: sheet "Leads" ')
+    assert hint == "the workbook's other sheets: Data; choose one with --sheet"
+    assert read_sheet(path, sheet="Data").columns == ["Email"]
+
+
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
 def test_duplicate_headers_are_named_with_their_columns(tmp_path: Path, kind: str) -> None:
     rows = [["Email", "Name", "Email", "Phone", " Name "], ["a", "b", "c", "d", "e"]]

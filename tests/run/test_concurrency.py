@@ -216,3 +216,15 @@ def test_concurrency_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     with pytest.raises(importer.UsageError, match="concurrency 99 is not between 1 and 32"):
         importer.send(source, mapping, sandbox=True, concurrency=99)
+
+
+@pytest.mark.parametrize(("answer", "limit"), [(0.3, 6000), (2.0, 3000), (0.6, 300), (1.0, 120)])
+def test_the_held_back_advice_names_a_concurrency_the_option_accepts(answer, limit) -> None:
+    from importer.run.sending import MAX_CONCURRENCY, held_back
+
+    advice = held_back(answer, limit)
+    assert 2 <= advice.concurrency <= MAX_CONCURRENCY
+    assert advice.would_reach <= advice.concurrency * 60 / answer
+    # The option takes it (the run then stops at the missing sheet, exit 3, not a usage error).
+    named = invoke("send", "missing.csv", "-m", "m.yaml", "--concurrency", str(advice.concurrency))
+    assert named.exit_code == 3, named.stderr

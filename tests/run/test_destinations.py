@@ -221,6 +221,23 @@ def test_retry_never_sends_bob_over_alice_whatever_the_edit(workdir, real, edit:
     )
 
 
+def test_a_row_whose_status_and_lead_id_were_cleared_is_neither_resent_nor_misnamed(
+    workdir, real
+) -> None:
+    out = send_alice_and_bob(workdir, real)
+    (workdir / "out.xlsx.journal").unlink()  # a copy travels without its journal
+    set_cell(out, "A", "import_status", "")  # Alice's row: the first "A"
+    set_cell(out, "A", "import_lead_id", "")
+    before = posts(real)
+    result = invoke("retry", out)
+    assert posts(real) == before
+    assert result.exit_code == 4
+    alice = results_rows(out)[0]
+    assert alice["First Name"] == "Alice" and alice["import_status"] == "invalid"
+    assert alice["import_message"].startswith('integration_record_id: "A" was already sent (lead ')
+    assert "import_status and import_lead_id were cleared" in alice["import_message"]
+
+
 def test_bob_with_his_own_id_is_sent_as_a_new_lead(workdir, real) -> None:
     out = send_alice_and_bob(workdir, real)
     set_cell(out, "A", "First Name", "Alice")  # no change; Bob is the second "A"
@@ -294,6 +311,44 @@ def test_retry_to_another_destination_than_the_rows_went_to_is_refused(workdir, 
     other_key = invoke("retry", out, key="other-company-key")
     assert other_key.exit_code == 3
     assert "another api key" in other_key.stderr
+
+
+def fix_bob_in_csv(path: Path) -> None:
+    """Bob gets his own id in a CSV results file, as a user would fix it."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert lines[2].startswith("A,Bob,")
+    lines[2] = "B" + lines[2][1:]
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def test_retry_of_csv_results_goes_where_its_journal_says(workdir, real) -> None:
+    source, mapping = alice_and_bob(workdir)
+    sent = invoke("send", source, "-m", mapping, "-o", "out.csv", "--base-url", real.base_url)
+    assert sent.exit_code == 4, sent.stderr
+    fix_bob_in_csv(workdir / "out.csv")
+    result = invoke("retry", "out.csv", "-m", mapping)  # no --base-url: the journal knows
+    assert result.exit_code == 0, result.stderr
+    assert "(as recorded in the results file)" in result.stderr
+    assert posts(real) == {"A": 1, "B": 1, "L0003": 1}
+
+
+def test_a_csv_rehearsal_moved_without_its_journal_is_never_passed_off_as_sent(
+    workdir, real
+) -> None:
+    source, mapping = alice_and_bob(workdir)
+    assert invoke("send", source, "-m", mapping, "--sandbox", "-o", "rehearsal.csv").exit_code == 4
+    moved = workdir / "moved"
+    moved.mkdir()
+    shutil.copyfile(workdir / "rehearsal.csv", moved / "rehearsal.csv")
+    fix_bob_in_csv(moved / "rehearsal.csv")
+    before = (moved / "rehearsal.csv").read_bytes()
+    for where in ([], ["--base-url", real.base_url]):
+        refused = invoke("retry", moved / "rehearsal.csv", "-m", mapping, *where)
+        assert refused.exit_code == 3, refused.stderr
+        assert "nothing records where they were sent" in refused.stderr
+        assert "rehearsal.csv.journal" in refused.stderr
+    assert posts(real) == {}
+    assert (moved / "rehearsal.csv").read_bytes() == before
 
 
 def test_retry_out_onto_the_source_sheet_is_refused(workdir, real) -> None:

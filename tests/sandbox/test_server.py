@@ -228,6 +228,28 @@ def test_appointment_needs_type_time_and_name_together(sandbox):
     assert set(answer["data"]["errors"]) == {"appointment.apt_type_id", "appointment.name"}
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (lead(createDeal=99999999999999999999999), "createDeal"),
+        (lead(createDeal="2" * 19 + "0"), "createDeal"),
+        (lead(calendar_id="\u00b2"), "calendar_id"),
+        ({**lead(), "appointment": {"apt_type_id": 12, "name": "Consult", "minutes": 10**30,
+                                     "date_time": "2026-03-12 15:00:00"}}, "appointment.minutes"),
+        ({**lead(), "appointment": {"apt_type_id": 12, "name": "Consult",
+                                     "date_time": "0001-01-01 00:00:00",
+                                     "timezone": "Asia/Tokyo"}}, "appointment.date_time"),
+    ],
+)  # fmt: skip
+def test_numbers_and_times_beyond_the_store_are_error_answers_not_server_errors(
+    sandbox, body, field
+):
+    answer = post(sandbox, body)
+    assert answer.status_code == 200
+    assert answer.json()["result"] == "error"
+    assert list(answer.json()["data"]["errors"]) == [field]
+
+
 def test_body_that_is_not_json_is_an_error_answer(sandbox):
     answer = requests.post(
         sandbox.base_url + PATH, data=b"{nope", headers={"api-key": sandbox.api_key}, timeout=5

@@ -204,6 +204,28 @@ def test_excel_serials_outside_a_plausible_range_are_not_dates():
     assert [(p.row, p.code) for p in problems] == [(2, "invalid_date_time")]
 
 
+@pytest.mark.parametrize("timezone", [DENVER, "UTC", "Pacific/Kiritimati"])
+def test_dates_far_outside_the_booking_years_are_invalid_never_a_crash(timezone):
+    cells = [
+        "9999-12-31 23:59",
+        "12/31/9999 11:00 PM",
+        "9999-12-31T23:59:00-06:00",
+        "0001-01-01 00:00",
+        "1969-12-31 23:00",
+        "9999999999",  # unix seconds in 2286
+        "2101-01-01 00:00",
+        "2100-06-01 09:00",  # inside: kept
+    ]
+    out, problems = normalize_appointments(appointments(*cells), timezone, None)
+    assert [(p.row, p.code) for p in problems] == [
+        (row, "invalid_date_time") for row in range(2, 9)
+    ]
+    assert problems[0].message == (
+        'appointment.date_time: "9999-12-31 23:59" is outside the years 1970 to 2100'
+    )
+    assert out["date_time"].iloc[-1].startswith("2100-0")
+
+
 def test_an_unparseable_date_names_the_value():
     _, problems = normalize_appointments(appointments("13/45/2026", "soon"), "UTC", None)
     accepted = "is not a date and time; accepted: " + ACCEPTED_SHAPES
