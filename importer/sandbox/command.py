@@ -139,6 +139,14 @@ class _SandboxCommand(click.Command):
     type=click.Choice(FAULT_KINDS),
     help="Only inject this fault (repeatable; default: every kind).",
 )
+@click.option(
+    "--reject",
+    "reject_ids",
+    multiple=True,
+    metavar="RECORD_ID",
+    help="Refuse this integration_record_id with an error answer (repeatable): rehearse a "
+    "row the API rejects for a reason no dry run can see.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No start and stop lines; errors only.")
 @click.option(
     "--json",

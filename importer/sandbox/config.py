@@ -56,6 +56,9 @@ class SandboxConfig:
     fault_rate: float = 0.0  # probability that a lead request gets a fault
     fault_seed: int = 0  # seeds the fault generator: same seed, same faults, same order
     fault_kinds: tuple[str, ...] = field(default=FAULT_KINDS)  # the faults to pick from
+    # Record ids refused with an error answer, as the real API refuses a row for a reason
+    # no dry run can see (its own CRM rules): rehearses rejected rows and their retry.
+    reject_ids: tuple[str, ...] = ()
 
     def check(self) -> None:
         """Raise SandboxError naming the first setting that cannot work."""

@@ -170,6 +170,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send_json(200, replies.error(request.problem), quota)
             return
         checked = check_lead(request.lead, request.survey_data, request.appointment)
+        if not checked.errors and checked.record_id in self.state.config.reject_ids:
+            checked.errors["integration_record_id"] = (
+                f'integration_record_id "{checked.record_id}" is refused by this sandbox '
+                "(--reject), as the API may refuse a row for a reason of its own"
+            )
         if checked.errors:
             message = error_message(checked.errors)
             self._log(log, 200, "error", message=message)

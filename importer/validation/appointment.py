@@ -17,6 +17,7 @@ from importer.errors import MappingError
 from importer.models import Problem
 from importer.records import FieldRef
 from importer.syntax import is_email
+from importer.validation.normalize import fits_int64
 
 DATE_TIME = "date_time"
 APT_TYPE_ID = "apt_type_id"
@@ -43,7 +44,7 @@ _UNIX_SECONDS = r"\d{10}"
 # Excel serials are days since 1899-12-30; only 1990-01-01 .. 2099-12-31 is a plausible
 # appointment, so a stray five-digit number elsewhere is not read as a date.
 _EXCEL_RANGE = (32874.0, 73051.0)
-_WHOLE_NUMBER = r"0*[1-9]\d*(?:\.0*)?"
+_WHOLE_NUMBER = r"0*[1-9][0-9]*(?:\.0*)?"
 # Dates with the month as an English name (unambiguous, so no day/month question), and
 # year-first slash dates: "March 12, 2026 2:30 PM", "Mar 12 2026 2:30pm",
 # "12-Mar-2026 14:30", "12 March 2026 14:30", "2026/03/12 14:30".
@@ -411,7 +412,7 @@ _MISSING = "is missing; a row with an appointment date_time needs apt_type_id an
 def _whole_numbers(values: pd.Series) -> pd.Series:
     """ "12" -> "12", "12.0" -> "12", "012" -> "12"; "" for anything that is not above 0."""
     whole = values.str.replace(r"\.0*$", "", regex=True).str.lstrip("0")
-    return whole.where(values.str.fullmatch(_WHOLE_NUMBER), "")
+    return whole.where(values.str.fullmatch(_WHOLE_NUMBER) & fits_int64(whole), "")
 
 
 def _emails(values: pd.Series) -> pd.Series:

@@ -23,6 +23,9 @@ from importer.validation.messages import MESSAGES, ProblemReport, quoted
 RECORD_ID = "integration_record_id"
 EMAIL_FIELDS = ("email", "creator", "assign_to_email", "setter_email")
 INTEGER_FIELDS = ("createDeal", "calendar_id")
+# Rules that hold on ignore_validation rows too: these fields shape the request (a deal
+# template, a calendar, a redirect), not the customer's data, and the API reads them anyway.
+_ALWAYS_CHECKED = frozenset({"ignore_validation", "browser_redirect", *INTEGER_FIELDS})
 # Fields whose values mostly differ row to row; the others are normalized and checked once
 # per distinct value (a sheet has a handful of states, deal ids, rep emails, zips...).
 _MOSTLY_DISTINCT = frozenset(
@@ -83,6 +86,7 @@ ERROR_CODES = frozenset(
         "duplicate_record_id",
         "missing_address",
         "missing_calendar",
+        "missing_deal",
         *(code for checks in _FORMATS.values() for code, _ in checks),
         *_ADDRESS_CODES,
     }
@@ -111,7 +115,9 @@ def validate_leads(
     """Normalize and check every lead field of `leads` (index = spreadsheet row numbers).
 
     `checks` holds check-only fields (country), judged like lead fields but never
-    returned. Rows with ignore_validation true skip every rule but the record id's. With
+    returned. Rows with ignore_validation true skip the data rules (address, zip, state,
+    phone, email) but not the record id's or those of the request's own fields
+    (createDeal, calendar_id, browser_redirect, ignore_validation itself). With
     `on_duplicate="reject"` the first row of a shared record id stands, with "last" the last.
     A missing id or address column counts as empty. fullAddress is parsed: the normalized
     line (country tail dropped, zip repaired, state code) replaces the cell.
@@ -185,9 +191,11 @@ def _schema(
             lambda ids: ~ids.duplicated(keep=keep).to_numpy() | (ids.to_numpy() == ""),
         ),
     ]
+    kept = np.zeros(len(frame), dtype=bool)
     for name in [name for name in columns if name != RECORD_ID]:
+        skipped = kept if name in _ALWAYS_CHECKED else skip
         for code, test in _FORMATS[name]:
-            columns[name].append(_format_check(name, code, test, skip))
+            columns[name].append(_format_check(name, code, test, skipped))
     if parsed is not None:
         problem = parsed["code"].to_numpy(dtype=object)
         columns["fullAddress"] = [
@@ -197,9 +205,10 @@ def _schema(
         _vector_check("missing_address", lambda _: _has_address(frame) | skip),
     ]
     if "browser_redirect" in frame:
-        columns["browser_redirect"].append(
-            _vector_check("missing_calendar", lambda _: _has_calendar(frame) | skip)
-        )
+        columns["browser_redirect"] += [
+            _vector_check("missing_calendar", lambda _: _has_calendar(frame)),
+            _vector_check("missing_deal", lambda _: _has_deal(frame)),
+        ]
     return pa.DataFrameSchema(
         {name: pa.Column(checks=checks, nullable=True) for name, checks in columns.items()}
     )
@@ -243,6 +252,10 @@ def _has_calendar(frame: pd.DataFrame) -> np.ndarray:
     scheduling = _column(frame, "browser_redirect") == "scheduling"
     calendar = (_column(frame, "calendar") != "") | (_column(frame, "calendar_id") != "")
     return ~scheduling | calendar
+
+
+def _has_deal(frame: pd.DataFrame) -> np.ndarray:
+    return (_column(frame, "browser_redirect") != "deal") | (_column(frame, "createDeal") != "")
 
 
 def _failures(schema: pa.DataFrameSchema, checked: pd.DataFrame) -> pd.DataFrame:

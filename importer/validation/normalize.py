@@ -224,8 +224,19 @@ def is_email(values: pd.Series) -> pd.Series:
     return syntax.is_email(values)
 
 
+INT64_MAX = "9223372036854775807"  # what the API's JSON decoder keeps as an integer
+
+
+def fits_int64(digits: pd.Series) -> pd.Series:
+    """Digit strings (leading zeros allowed) no larger than a 64-bit integer."""
+    stripped = digits.str.lstrip("0")
+    length = stripped.str.len()
+    top = len(INT64_MAX)
+    return (length < top) | ((length == top) & (stripped <= INT64_MAX))
+
+
 def is_integer(values: pd.Series) -> pd.Series:
-    return _digits(values)
+    return _digits(values) & fits_int64(values)
 
 
 def is_boolean(values: pd.Series) -> pd.Series:

@@ -32,11 +32,12 @@ def edit_cells(path: Path, changes: dict[tuple[str, str], str]) -> None:
 
 
 def first_send(tmp_path: Path, box) -> Path:
-    """Eight rows: five accepted, a bad zip, a bad email (invalid), one the API rejects."""
-    rows = [lead_row(i) + [""] for i in range(1, 6)]
-    rows.append(lead_row(6, Zip="8460X") + [""])
-    rows.append(lead_row(7, Email="seven@@example") + [""])
-    rows.append(lead_row(8) + ["deal"])  # the API refuses a deal redirect without createDeal
+    """Eight rows: five accepted, a bad zip, a bad email (invalid), one the API rejects
+    (`box` refuses the id L0008, for a reason no dry run sees)."""
+    assert box.config.reject_ids == ("L0008",)
+    rows = [lead_row(i) + [""] for i in range(1, 9)]
+    rows[5] = lead_row(6, Zip="8460X") + [""]
+    rows[6] = lead_row(7, Email="seven@@example") + [""]
     source = write_leads_csv(tmp_path / "leads.csv", rows, HEADER + ["Redirect"])
     mapping = tmp_path / "m.yaml"
     mapping.write_text(REDIRECT_MAPPING)
@@ -49,41 +50,41 @@ def first_send(tmp_path: Path, box) -> Path:
 
 
 def test_retry_sends_exactly_the_fixed_and_rejected_rows(tmp_path: Path) -> None:
-    with running_sandbox(port=0, rate_limit=0) as box:
+    with running_sandbox(port=0, rate_limit=0, reject_ids=("L0008",)) as box:
         out = first_send(tmp_path, box)
         before = {r["Lead ID"]: r for r in results_rows(out)}
         assert before["L0008"]["import_status"] == "rejected"
-        assert "createDeal" in before["L0008"]["import_message"]
+        assert "refused by this sandbox" in before["L0008"]["import_message"]
         edit_cells(
             out,
             {
                 ("L0006", "Zip"): "84601",
                 ("L0007", "Email"): "seven@example.com",
-                ("L0008", "Redirect"): "",
+                ("L0008", "Lead ID"): "L0008-new",  # what the API refuses, changed
             },
         )
         sent_before = posts(box)
         result = invoke("retry", str(out), "--base-url", box.base_url)
         assert result.exit_code == 0, result.stderr + result.stdout
         new_posts = posts(box) - sent_before
-    assert sorted(new_posts) == ["L0006", "L0007", "L0008"]
+    assert sorted(new_posts) == ["L0006", "L0007", "L0008-new"]
     after = {r["Lead ID"]: r for r in results_rows(out)}
     assert {r["import_status"] for r in after.values()} == {"created"}
     assert after["L0006"]["Zip"] == "84601"  # the user's fix is kept in the workbook
-    assert after["L0008"]["import_attempts"] == "2"  # one rejected, one accepted
+    assert after["L0008-new"]["import_attempts"] == "2"  # one rejected, one accepted
     assert after["L0001"]["import_lead_id"] == before["L0001"]["import_lead_id"]
     assert after["L0001"]["import_at"] == before["L0001"]["import_at"]
 
 
 def test_second_retry_with_nothing_due_sends_nothing(tmp_path: Path) -> None:
-    with running_sandbox(port=0, rate_limit=0) as box:
+    with running_sandbox(port=0, rate_limit=0, reject_ids=("L0008",)) as box:
         out = first_send(tmp_path, box)
         edit_cells(
             out,
             {
                 ("L0006", "Zip"): "84601",
                 ("L0007", "Email"): "seven@example.com",
-                ("L0008", "Redirect"): "",
+                ("L0008", "Lead ID"): "L0008-new",  # what the API refuses, changed
             },
         )
         assert invoke("retry", str(out), "--base-url", box.base_url).exit_code == 0
@@ -94,7 +95,7 @@ def test_second_retry_with_nothing_due_sends_nothing(tmp_path: Path) -> None:
 
 
 def test_unfixed_rows_stay_invalid_and_are_not_sent(tmp_path: Path) -> None:
-    with running_sandbox(port=0, rate_limit=0) as box:
+    with running_sandbox(port=0, rate_limit=0, reject_ids=("L0008",)) as box:
         out = first_send(tmp_path, box)
         sent_before = posts(box)
         result = invoke("retry", str(out), "--base-url", box.base_url)
@@ -106,7 +107,7 @@ def test_unfixed_rows_stay_invalid_and_are_not_sent(tmp_path: Path) -> None:
 
 
 def test_rows_added_by_the_user_are_reported_not_sent(tmp_path: Path) -> None:
-    with running_sandbox(port=0, rate_limit=0) as box:
+    with running_sandbox(port=0, rate_limit=0, reject_ids=("L0008",)) as box:
         out = first_send(tmp_path, box)
         book = openpyxl.load_workbook(out)
         book.worksheets[0].append(lead_row(99) + [""])
@@ -155,7 +156,7 @@ def test_a_workbook_not_written_by_the_tool_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_workbook_with_a_result_column_removed_is_refused(tmp_path: Path) -> None:
-    with running_sandbox(port=0, rate_limit=0) as box:
+    with running_sandbox(port=0, rate_limit=0, reject_ids=("L0008",)) as box:
         out = first_send(tmp_path, box)
         book = openpyxl.load_workbook(out)
         book.worksheets[0].delete_cols(book.worksheets[0].max_column)  # import_at
@@ -234,7 +235,7 @@ def test_a_duplicate_moved_above_its_sent_twin_is_still_not_sent(tmp_path: Path)
 
 
 def test_send_refuses_an_out_that_retry_has_updated(tmp_path: Path) -> None:
-    with running_sandbox(port=0, rate_limit=0) as box:
+    with running_sandbox(port=0, rate_limit=0, reject_ids=("L0008",)) as box:
         out = first_send(tmp_path, box)
         assert invoke("retry", str(out), "--base-url", box.base_url).exit_code == 4
         count = len(box.requests())
@@ -273,7 +274,7 @@ def test_a_lead_id_fixed_in_place_is_the_one_sent(tmp_path: Path) -> None:
 
 
 def test_rows_deleted_by_hand_are_reported(tmp_path: Path) -> None:
-    with running_sandbox(port=0, rate_limit=0) as box:
+    with running_sandbox(port=0, rate_limit=0, reject_ids=("L0008",)) as box:
         out = first_send(tmp_path, box)
         book = openpyxl.load_workbook(out)
         book.worksheets[0].delete_rows(3, 2)  # L0002 and L0003
@@ -286,7 +287,7 @@ def test_rows_deleted_by_hand_are_reported(tmp_path: Path) -> None:
 
 
 def test_a_damaged_hidden_sheet_is_refused_clearly(tmp_path: Path) -> None:
-    with running_sandbox(port=0, rate_limit=0) as box:
+    with running_sandbox(port=0, rate_limit=0, reject_ids=("L0008",)) as box:
         out = first_send(tmp_path, box)
         book = openpyxl.load_workbook(out)
         meta = book["_enerflo_import"]

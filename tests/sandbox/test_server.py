@@ -250,6 +250,21 @@ def test_numbers_and_times_beyond_the_store_are_error_answers_not_server_errors(
     assert list(answer.json()["data"]["errors"]) == [field]
 
 
+def test_reject_refuses_exactly_the_record_ids_it_names():
+    with running_sandbox(reject_ids=("r1",)) as box:
+        refused = post(box, lead()).json()
+        accepted = post(box, lead(integration_record_id="r2")).json()
+        invalid = post(box, lead(email="bad@")).json()  # its own rules come first
+        assert [lead["integration_record_id"] for lead in box.leads()] == ["r2"]
+    assert refused["result"] == "error"
+    assert refused["data"]["errors"] == {
+        "integration_record_id": 'integration_record_id "r1" is refused by this sandbox '
+        "(--reject), as the API may refuse a row for a reason of its own"
+    }
+    assert accepted["result"] == "success"
+    assert list(invalid["data"]["errors"]) == ["email"]
+
+
 def test_body_that_is_not_json_is_an_error_answer(sandbox):
     answer = requests.post(
         sandbox.base_url + PATH, data=b"{nope", headers={"api-key": sandbox.api_key}, timeout=5

@@ -171,22 +171,31 @@ def test_address_rule_branches(fields: dict[str, str], missing: str | None) -> N
 # ignore_validation
 
 
-def test_ignore_validation_skips_every_rule_but_the_record_id() -> None:
+def test_ignore_validation_skips_the_data_rules_not_the_requests_own_fields() -> None:
     messy = {"state": "XX", "zip": "ABCDE", "mobile": "555-1234", "email": "bad@",
-             "createDeal": "x", "browser_redirect": "home", "address": ""}  # fmt: skip
+             "address": ""}  # fmt: skip
     frame = leads(
         lead(ignore_validation="1", **messy),
         lead(ignore_validation="TRUE", integration_record_id="", **messy),
         lead(ignore_validation="yes", **messy),
         lead(ignore_validation="0", integration_record_id="C", **messy),
+        lead(ignore_validation="1", integration_record_id="D", createDeal="x"),
+        lead(ignore_validation="1", integration_record_id="E", browser_redirect="home"),
+        lead(ignore_validation="1", integration_record_id="F", browser_redirect="deal"),
+        lead(ignore_validation="1", integration_record_id="G", browser_redirect="scheduling"),
     )
     result = validate_leads(frame)
     assert codes(result, 2) == []
     assert codes(result, 3) == ["missing_record_id"]
     assert codes(result, 4) == ["duplicate_record_id"]
-    assert len(codes(result, 5)) == 7
-    assert result.invalid_rows == {3, 4, 5}
-    assert result.leads["ignore_validation"].tolist() == ["1", "1", "1", "0"]
+    assert len(codes(result, 5)) == 5
+    # What shapes the request is read by the API whatever ignore_validation says.
+    assert codes(result, 6) == ["invalid_integer"]
+    assert codes(result, 7) == ["invalid_browser_redirect"]
+    assert codes(result, 8) == ["missing_deal"]
+    assert codes(result, 9) == ["missing_calendar"]
+    assert result.invalid_rows == {3, 4, 5, 6, 7, 8, 9}
+    assert result.leads["ignore_validation"].tolist()[:4] == ["1", "1", "1", "0"]
 
 
 def test_ignore_validation_rows_still_get_repairs_and_say_so() -> None:
@@ -333,15 +342,24 @@ def test_email_fields_are_trimmed_lower_cased_and_checked(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["createDeal", "calendar_id"])
 def test_integer_fields(name: str) -> None:
+    largest = "9223372036854775807"  # a 64-bit integer: what the API can keep
     frame = leads(
         lead(**{name: "5686"}),
         lead(integration_record_id="B", **{name: "5686.0"}),
         lead(integration_record_id="C", **{name: "56x"}),
+        lead(integration_record_id="D", **{name: "000" + largest}),
+        lead(integration_record_id="E", **{name: "9223372036854775808"}),
+        lead(integration_record_id="F", **{name: "99999999999999999999999"}),
+        lead(integration_record_id="G", **{name: "\u0665\u0666"}),  # Arabic-Indic digits
     )
     result = validate_leads(frame)
-    assert result.leads[name].tolist() == ["5686", "5686", "56x"]
-    assert result.problems == [
-        Problem(4, name, "invalid_integer", f'{name}: "56x" is not a whole number', True)
+    assert result.leads[name].tolist()[:4] == ["5686", "5686", "56x", "000" + largest]
+    whole = "is not a whole number (0 to 9223372036854775807)"
+    assert [(p.row, p.message) for p in result.problems] == [
+        (4, f'{name}: "56x" {whole}'),
+        (6, f'{name}: "9223372036854775808" {whole}'),
+        (7, f'{name}: "99999999999999999999999" {whole}'),
+        (8, f'{name}: "\u0665\u0666" {whole}'),
     ]
 
 
