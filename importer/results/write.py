@@ -13,10 +13,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
@@ -172,7 +170,7 @@ class _ResultsTable:
     sheet_name: str
     columns: list[str]  # as written: source columns (renamed on a clash) then RESULT_COLUMNS
     source_columns: list[str]  # as read from the source
-    series: list[pd.Series]  # one str Series per written column
+    values: list[list[str]]  # column-major: the cheapest shape to walk cell by cell
     index: pd.Index  # source row numbers, in order
 
     @classmethod
@@ -180,39 +178,38 @@ class _ResultsTable:
         rows = content.rows
         source = list(rows.columns)
         results = content.results.reindex(index=rows.index, columns=list(RESULT_COLUMNS))
-        series = [_text_series(rows[c]) for c in source]
-        series += [_displayable(_text_series(results[c])) for c in RESULT_COLUMNS]
+        values = [_text_cells(rows[c]) for c in source]
+        values += [_displayable(_text_cells(results[c])) for c in RESULT_COLUMNS]
         written = [written_column(c) for c in source]
         name = sheet_title(content.sheet_title, {SUMMARY_SHEET, META_SHEET}, CSV_SHEET)
-        return cls(name, written + list(RESULT_COLUMNS), source, series, rows.index)
+        return cls(name, written + list(RESULT_COLUMNS), source, values, rows.index)
 
-    @cached_property
-    def values(self) -> list[list[str]]:
-        """Column-major lists: the cheapest shape to walk cell by cell."""
-        return [column.tolist() for column in self.series]
+    @property
+    def series(self) -> list[pd.Series]:
+        """One str Series per written column, indexed by source row (for the xlsx check)."""
+        return [pd.Series(cells, index=self.index, dtype=object) for cells in self.values]
 
     def rows(self) -> Iterable[tuple[str, ...]]:
         return zip(*self.values, strict=True)
 
 
-def _text_series(column: pd.Series) -> pd.Series:
-    if isinstance(column.dtype, pd.StringDtype) and not column.hasnans:
-        return column
-    if pd.api.types.infer_dtype(column, skipna=False) == "string":
-        # All str already (the results columns): a C-speed check, not a loop over cells.
-        return pd.Series(column.to_numpy(dtype=object), index=column.index, dtype=str)
-    text = ["" if v is None or v != v else str(v) for v in column.tolist()]
-    return pd.Series(text, index=column.index, dtype=str)
+def _text_cells(column: pd.Series) -> list[str]:
+    """The column's cells as str, "" for a missing one."""
+    values = column.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        # All str already (nearly always): a C-speed check, not a loop over cells.
+        return values.tolist()
+    return ["" if v is None or v != v else str(v) for v in values.tolist()]
 
 
-def _displayable(column: pd.Series) -> pd.Series:
+def _displayable(cells: list[str]) -> list[str]:
     """A results column with file-name bytes that are not UTF-8 escaped (messages can name
     a survey photo); one join finds out whether any cell needs it."""
     try:
-        "".join(column.tolist()).encode("utf-8")
+        "".join(cells).encode("utf-8")
     except UnicodeEncodeError:
-        return column.map(displayable)
-    return column
+        return [displayable(cell) for cell in cells]
+    return cells
 
 
 def _temp_beside(out: Path) -> Path:
@@ -290,29 +287,61 @@ def unneutralize(column: pd.Series) -> pd.Series:
 
 
 def _prefix_where(column: pd.Series, starts: tuple[str, ...], add: bool) -> pd.Series:
-    # First characters as a numpy U1 array: ~10x faster than .str.startswith on
-    # python-backed strings, and it matters for a 1M-row CSV.
-    first = column.to_numpy(dtype=object).astype("U1")
-    hit = np.isin(first, starts)
-    if not hit.any():
+    cells = column.to_numpy(dtype=object).tolist()
+    changed = _prefixed(cells, starts, add)
+    if changed is cells:
         return column
-    column = column.copy()
-    column[hit] = ("'" + column[hit]) if add else column[hit].str.slice(1)
-    return column
+    return pd.Series(changed, index=column.index, dtype=column.dtype)
+
+
+def _prefixed(cells: list[str], starts: tuple[str, ...], add: bool, bulk: str = "") -> list[str]:
+    """`cells` with one `'` added (or removed) where a cell starts with one of `starts`;
+    `cells` itself when none does. `bulk` is the cells joined by NUL, if already made."""
+    # Most columns have no such cell: one search per start in the joined column tells
+    # (a false alarm from a NUL inside a cell only costs the exact pass). That is ten
+    # times quicker than looking at each cell for 1M rows (benchmarks/run.py dry_csv).
+    bulk = "\x00" + (bulk or "\x00".join(cells))
+    if not any("\x00" + start in bulk for start in starts):
+        return cells
+    if add:
+        return ["'" + v if v.startswith(starts) else v for v in cells]
+    return [v[1:] if v.startswith(starts) else v for v in cells]
+
+
+# csv.writer (QUOTE_MINIMAL) quotes a cell holding one of these, doubling its quotes.
+_QUOTED_CHARS = (",", '"', "\r", "\n")
 
 
 def _write_csv(tmp: Path, table: _ResultsTable) -> None:
     names = [_neutral_text(c) for c in table.columns]
-    columns = [neutralize(column).tolist() for column in table.series]
-    # csv.writer over the column lists writes the bytes DataFrame.to_csv wrote, about a
-    # third faster for 1M rows. The BOM is written by hand: Excel reads a BOM-less UTF-8
-    # CSV as Windows-1252 and mangles accents, and "utf-8-sig" as the file's encoding
-    # costs a Python-level encode call per row.
+    columns = [_csv_cells(cells) for cells in table.values]
+    # The BOM is written by hand: Excel reads a BOM-less UTF-8 CSV as Windows-1252 and
+    # mangles accents, and "utf-8-sig" as the file's encoding costs a Python-level encode
+    # call per row.
     with tmp.open("w", encoding="utf-8", newline="", buffering=1 << 20) as handle:
         handle.write("\ufeff")
-        writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(names)
-        writer.writerows(zip(*columns, strict=True))
+        csv.writer(handle, lineterminator="\r\n").writerow(names)
+        # The cells are quoted already (_csv_cells), so a row is its cells joined: the
+        # bytes csv.writer writes, more than twice as fast for 1M rows (tests compare
+        # the two on awkward cells).
+        handle.writelines(map(_csv_line, zip(*columns, strict=True)))
+
+
+def _csv_line(cells: tuple[str, ...]) -> str:
+    return ",".join(cells) + "\r\n"
+
+
+def _csv_cells(cells: list[str]) -> list[str]:
+    """A column's cells as csv.writer writes them, formula-like ones neutralized first."""
+    bulk = "\x00".join(cells)
+    cells = _prefixed(cells, FORMULA_STARTS, add=True, bulk=bulk)
+    if not any(char in bulk for char in _QUOTED_CHARS):
+        return cells
+    return [_csv_quoted(v) if any(char in v for char in _QUOTED_CHARS) else v for v in cells]
+
+
+def _csv_quoted(cell: str) -> str:
+    return '"' + cell.replace('"', '""') + '"'
 
 
 def _neutral_text(text: str) -> str:
@@ -602,7 +631,7 @@ def _facts(content: ResultsContent, table: _ResultsTable) -> list[tuple[str, str
         ("written_columns", written),
         ("result_columns", json.dumps(list(RESULT_COLUMNS))),
         # What retry compares with to report rows deleted by hand.
-        ("record_ids", json.dumps(table.series[table.columns.index("import_record_id")].tolist())),
+        ("record_ids", json.dumps(table.values[table.columns.index("import_record_id")])),
         # What read_results checks it got back: Excel cuts cells it cannot hold on save.
         ("mapping_sha256", text_sha256(content.mapping_text)),
         ("columns_sha256", text_sha256(written + source_columns)),
