@@ -8,11 +8,15 @@ import io
 import random
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import importer
+from importer import syntax
+from importer.reading.sheet import read_sheet
 from importer.results.write import FORMULA_STARTS, _csv_cells, _csv_line, _prefixed
+from importer.validation import normalize as nz
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "tests" / "data" / "real"
@@ -117,3 +121,79 @@ def test_results_csv_of_awkward_cells_is_what_csv_writer_writes(tmp_path: Path) 
     columns = [results[c].astype(object).tolist() for c in results.columns]
     assert read_raw(out) == "\ufeff" + csv_writer_text(list(results.columns), columns)
     assert pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig").shape[0] == 400
+
+
+# -- validation: trimming, the email rule ---------------------------------------------------
+
+EMAIL_PIECES = [
+    "a", "Z", "k", "0", "@", "@", ".", ".", "-", "_", "+", "'", "!", "~", " ", "ſ", "\u212a",
+    "é", "İ", "ı", "com", "CO", "x.y", "@b.c", "..",
+]  # fmt: skip
+
+
+def real_cells() -> list[str]:
+    """Every cell of every real list, as read."""
+    cells: list[str] = []
+    for source, _ in REAL_LISTS:
+        frame = read_sheet(source).frame
+        for column in frame.columns:
+            cells += frame[column].tolist()
+    return cells
+
+
+def test_email_rule_over_the_compiled_pattern_is_pandas_fullmatch_ignoring_case() -> None:
+    rng = random.Random(3)
+    generated = ["".join(rng.choices(EMAIL_PIECES, k=rng.randint(0, 8))) for _ in range(20_000)]
+    for cells in (generated, [c for c in generated if c.isascii()], real_cells()):
+        values = pd.Series(cells, dtype=object)
+        expected = values.str.fullmatch(syntax.EMAIL_PATTERN, case=False).astype(bool)
+        assert syntax.is_email(values).tolist() == expected.tolist()
+
+
+def test_email_rule_takes_a_missing_value_for_no_address() -> None:
+    values = pd.Series(["a@b.co", None, float("nan")], dtype=object)
+
+    assert syntax.is_email(values).tolist() == [True, False, False]
+
+
+def test_strip_is_str_strip_of_each_cell_and_reads_missing_values_as_empty() -> None:
+    rng = random.Random(5)
+    cells = awkward_cells(rng, 5_000) + ["\u3000a\u2029", "\x1cb\x85"] + real_cells()
+
+    assert nz.strip(pd.Series(cells, dtype=object)).tolist() == [v.strip() for v in cells]
+    assert nz.strip(pd.Series([" a ", None], dtype=object)).tolist() == ["a", ""]
+
+
+def normalize_column_per_distinct(raw: pd.Series, normalizer) -> tuple[pd.Series, nz.Normalized]:
+    """The general path: every column through its distinct values (fillna, then factorize)."""
+    raw = raw.fillna("")
+    codes, uniques = pd.factorize(raw.to_numpy(dtype=object))
+    typed = pd.Series([v.strip() for v in uniques], dtype=object)
+    result = normalizer(typed)
+    warnings = {
+        code: raw.index[np.isin(codes, labels.to_numpy())]
+        for code, labels in result.warnings.items()
+    }
+    spread = [
+        pd.Series(s.to_numpy(dtype=object)[codes], index=raw.index) for s in (typed, result.values)
+    ]
+    return spread[0], nz.Normalized(spread[1], warnings)
+
+
+@pytest.mark.parametrize("few_distinct", [True, False])
+@pytest.mark.parametrize(
+    "normalizer", [nz.unchanged, nz.normalize_zip, nz.normalize_state, nz.normalize_email]
+)
+def test_normalize_column_gives_what_the_per_distinct_path_gives(normalizer, few_distinct) -> None:
+    rng = random.Random(9)
+    cells = [*real_cells(), *awkward_cells(rng, 2_000), " ut ", "Utah", "8404", "84045-1234", None]
+    raw = pd.Series(cells, index=range(2, len(cells) + 2), dtype=object)
+
+    typed, normalized = nz.normalize_column(raw, normalizer, few_distinct=few_distinct)
+
+    want_typed, want = normalize_column_per_distinct(raw, normalizer)
+    assert typed.tolist() == want_typed.tolist()
+    assert normalized.values.tolist() == want.values.tolist()
+    assert {k: v.tolist() for k, v in normalized.warnings.items()} == {
+        k: v.tolist() for k, v in want.warnings.items()
+    }

@@ -74,7 +74,11 @@ class _Cells:
     def column(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(text per row, True where the cell was a spreadsheet error value)."""
         if name not in self._read:
-            values = self.frame[name].fillna("").astype(str).to_numpy(dtype=object)
+            values = self.frame[name].to_numpy(dtype=object)
+            # A sheet as read holds only str (one C-speed check); other frames are
+            # made text first.
+            if pd.api.types.infer_dtype(values, skipna=False) != "string":
+                values = self.frame[name].fillna("").astype(str).to_numpy(dtype=object)
             errors = _spreadsheet_errors(values)
             if errors.any():
                 values = values.copy()

@@ -52,11 +52,21 @@ class Normalized:
 
 
 def strip(values: pd.Series) -> pd.Series:
-    """Surrounding whitespace removed (including non-breaking spaces); no missing values."""
-    # str.strip over a list: about four times quicker than .str.strip on 1M python-backed
-    # strings, which calls a lambda per cell and checks each for NaN.
-    stripped = np.array([v.strip() for v in values.tolist()], dtype=object)
-    return pd.Series(stripped, index=values.index, dtype=values.dtype)
+    """Surrounding whitespace removed (including non-breaking spaces); missing values as ""."""
+    cells = _text(values)
+    # str.strip mapped over the array: twice as quick as a list comprehension into a new
+    # array (1M cells in 30 ms); a cell with nothing to strip stays the same object.
+    stripped = np.fromiter(map(str.strip, cells), dtype=object, count=len(cells))
+    return pd.Series(stripped, index=values.index, dtype=values.dtype, copy=False)
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    """The cells as an object array of str, a missing value (None, NaN) as ""."""
+    cells = values.to_numpy(dtype=object)
+    # Mapped sheets hold only str: one C-speed check spares a fillna copy of each column.
+    if pd.api.types.infer_dtype(cells, skipna=False) == "string":
+        return cells
+    return values.fillna("").to_numpy(dtype=object)
 
 
 def unchanged(values: pd.Series) -> Normalized:
@@ -72,11 +82,11 @@ def normalize_column(
     With `few_distinct` (states, zips, constants...) the work is done once per distinct
     value and spread back to the rows with numpy, which is several times faster there.
     """
-    raw = raw.fillna("")
-    if not few_distinct:
+    if normalizer is unchanged or not few_distinct:
+        # Trimming is all a free-text field gets: no distinct values to find first.
         typed = strip(raw)
         return typed, normalizer(typed)
-    codes, uniques = pd.factorize(raw.to_numpy(dtype=object))
+    codes, uniques = pd.factorize(_text(raw))
     distinct = pd.Series(uniques, dtype=raw.dtype)
     typed = strip(distinct)
     result = normalizer(typed)
