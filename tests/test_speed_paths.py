@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +15,19 @@ import pytest
 
 import importer
 from importer import syntax
+from importer.mapping.apply import (
+    _Cells,
+    _render_by_filled_parts,
+    _render_part_by_part,
+    render_template,
+    template_layout,
+)
 from importer.reading.sheet import read_sheet
 from importer.results.write import FORMULA_STARTS, _csv_cells, _csv_line, _prefixed
+from importer.validation import address as ad
 from importer.validation import normalize as nz
+from importer.validation import phones
+from importer.validation.canonical import canonical_cells
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "tests" / "data" / "real"
@@ -197,3 +208,197 @@ def test_normalize_column_gives_what_the_per_distinct_path_gives(normalizer, few
     assert {k: v.tolist() for k, v in normalized.warnings.items()} == {
         k: v.tolist() for k, v in want.warnings.items()
     }
+
+
+# -- fullAddress: canonical cells found column-wide -----------------------------------------
+
+STREETS = [
+    "1 Main St", "2214 N Honeydew Dr", "PO BOX 12", "1180 W 400 N", "5 Elm St Apt 4", "7 Oak Ct",
+    "12 Route 9", "Suite 12345", "Unit 84601-1234", "9 Park Ave, Fl 2", "Calle Peñuelas 5",
+    "١٢ Main St", "A", "12 Elm St ", " 3 Pine Rd", "4 Bay Rd;", "#6", "a\x00b",
+]  # fmt: skip
+CITIES = [
+    "Provo",
+    "Salt Lake City",
+    "San Juan",
+    "Ct",
+    "12345",
+    "84601-1234",
+    "",
+    "Boston,",
+    "Añasco",
+]
+STATES = ["UT", "ut", "CA", "PR", "VI", "AE", "FM", "ZZ", "Utah", "CT", "U T", ""]
+ZIPS = ["84601", "84601-1234", "2134", "00901", "846011234", "84601 1234", "ABCDE", "٨٤٦٠١", ""]
+SEPARATORS = [
+    ", ",
+    ",",
+    " , ",
+    ",, ",
+    "  ",
+    " ",
+    ", , ",
+    "\t",
+    "\n",
+    ";",
+    ",\u00a0",
+    ", ,",
+    ",\x1f",
+    " \x0b",
+]
+ENDINGS = ["", "", "", ", USA", " ", ",", ", Puerto Rico", "\r\n"]
+
+
+def address_cells(rng: random.Random, count: int) -> list[str]:
+    cells = []
+    for _ in range(count):
+        street, city = rng.choice(STREETS), rng.choice(CITIES)
+        state, zip_code = rng.choice(STATES), rng.choice(ZIPS)
+        first, second = rng.choice(SEPARATORS), rng.choice(SEPARATORS)
+        if rng.random() < 0.5:  # mostly the canonical shape, as a template writes it
+            first, second = ", ", ", "
+            state, zip_code = rng.choice(["UT", "PR", state]), rng.choice(["84601-1234", zip_code])
+        cells.append(f"{street}{first}{city}{second}{state} {zip_code}{rng.choice(ENDINGS)}")
+    return cells
+
+
+def template_lines() -> list[str]:
+    """One-cell addresses made of the real lists' address columns, as templates make them."""
+    lines = []
+    for source, street, city, state, zip_code in [
+        ("us500.csv", "address", "city", "state", "zip"),
+        ("ca500.csv", "address", "city", "province", "postal"),
+        ("irs_eo4.csv", "STREET", "CITY", "STATE", "ZIP"),
+        ("irs_eo_ak.csv", "STREET", "CITY", "STATE", "ZIP"),
+    ]:
+        frame = read_sheet(REAL / source).frame
+        for template in ("{%s}, {%s}, {%s} {%s}", "{%s} {%s} {%s} {%s}", "{%s}, {%s} {%s}, {%s}"):
+            names = (street, city, state, zip_code)
+            lines += render_template(frame, template % names).tolist()
+    return lines
+
+
+def test_parse_addresses_gives_parse_address_of_each_cell() -> None:
+    rng = random.Random(13)
+    cells = ["", *address_cells(rng, 20_000), *template_lines(), *real_cells()]
+
+    parsed = ad.parse_addresses(pd.Series(cells, dtype=object))
+
+    assert list(parsed.columns) == list(ad.ParsedAddress._fields)
+    for cell, row in zip(cells, parsed.itertuples(index=False, name=None), strict=True):
+        assert row == tuple(ad.parse_address(cell) if cell else ad._EMPTY), cell
+
+
+def test_canonical_cells_are_found_column_wide_and_split_like_parse_address() -> None:
+    rng = random.Random(17)
+    cells = [*address_cells(rng, 20_000), *template_lines()]
+
+    quick = canonical_cells(cells)
+
+    shaped = [i for i, cell in enumerate(cells) if ad._canonical(cell) and cell.isascii()]
+    assert sorted(quick.rows.tolist()) == shaped  # the ASCII cells the per-cell test takes
+    assert len(shaped) > 800  # the quick path does take the common shape
+    parts = zip(quick.rows, quick.street, quick.state, quick.zip, strict=True)
+    for i, street, state, zip_code in parts:
+        assert ad.parse_address(cells[i]) == (cells[i], street, state, zip_code, "", "", "")
+
+
+def test_the_per_cell_quick_path_refuses_a_space_before_the_state_comma() -> None:
+    cell = "12 Elm St , UT 84045"
+
+    assert ad._canonical(cell) is None
+    assert ad.parse_address(cell).street == "12 Elm St"
+
+
+BOX_PIECES = [
+    "PO BOX 12", "p.o. box 3", "P O Bx 5", "Post Office Box 9", "POB 12", "pmb#3", "PMB",
+    "Caller Box 1", "RR 2 Box 15", "HC 68 Box 23", "Box Elder St", "Boxwood Dr", "box 12",
+    "Drawer 5", "PO Drawer", "BOX A", "bOx", "DRAWER", "Boston", "Blvd", "1 Main St", ", ",
+    " ", "#", "7", "Añasco", "\u212a", "ſ", "İ",
+]  # fmt: skip
+
+
+def test_po_boxes_found_through_quick_searches_are_those_each_cell_holds() -> None:
+    rng = random.Random(19)
+    generated = ["".join(rng.choices(BOX_PIECES, k=rng.randint(0, 4))) for _ in range(20_000)]
+    for cells in (generated, [c for c in generated if c.isascii()], real_cells()):
+        found = ad.is_po_box(pd.Series(cells, dtype=object))
+        assert found.tolist() == [ad._is_box(cell) for cell in cells]
+        assert found.any()
+
+
+# -- templates --------------------------------------------------------------------------------
+
+TEMPLATES = [
+    "{A}",
+    "{A} {B}",
+    "{A}, {B}, {C} {D}",
+    "Lead {A}: {B}",
+    "Business: {A} ({B})",
+    "[{A}] - {B} ({C}) <{D}>",
+    '"{A}" {B}, \u201c{C}\u201d',
+    "{{literal}} {A}{B}{C}{D}",
+    "({A}) ({B})",
+    "{A} {A} {B}",
+    "x {A}, {B} y",
+]
+
+
+def test_templates_rendered_by_filled_parts_are_those_rendered_part_by_part() -> None:
+    rng = random.Random(23)
+    pieces = ["", "", "", " ", "a", "Ab", "(", ")", "{", "}", "é", "1", ", "]
+    for template in TEMPLATES:
+        layout = template_layout(template)
+        for rows in (0, 1, 7, 500):
+            parts = [
+                np.array(
+                    [
+                        "".join(rng.choices(pieces, k=rng.randint(0, 3))).strip()
+                        for _ in range(rows)
+                    ],
+                    dtype=object,
+                )
+                for _ in layout.columns
+            ]
+            fast = _render_by_filled_parts(layout, parts, rows)
+            assert fast.tolist() == _render_part_by_part(layout, parts, rows).tolist(), template
+
+
+@pytest.mark.parametrize("template", TEMPLATES[1:4])
+def test_templates_over_real_lists_give_what_the_part_by_part_path_gives(template: str) -> None:
+    for source, _ in REAL_LISTS:
+        frame = read_sheet(source).frame
+        columns = list(frame.columns)[:4]
+        named = template.replace("{A}", "{%s}").replace("{B}", "{%s}").replace("{C}", "{%s}")
+        named = named.replace("{D}", "{%s}")
+        wanted = named % tuple(columns[: named.count("%s")])
+        layout = template_layout(wanted)
+        cells = _Cells(frame)  # spreadsheet error values read as empty
+        parts = [
+            np.array([v.strip() for v in cells.column(c)[0]], dtype=object) for c in layout.columns
+        ]
+        expected = _render_part_by_part(layout, parts, len(frame)).tolist()
+        assert render_template(frame, wanted).tolist() == expected
+
+
+# -- small column-wide shortcuts --------------------------------------------------------------
+
+
+def test_lower_case_of_a_whole_column_at_once_is_str_lower_per_cell() -> None:
+    rng = random.Random(29)
+    generated = awkward_cells(rng, 5_000, pieces=[*PIECES, "A", "Σ", "İ", "ẞ", "ΑΣ"])
+    for cells in (generated, [c for c in generated if c.isascii()], real_cells(), [""], []):
+        values = pd.Series(cells, dtype=object)
+        assert nz.lower(values).tolist() == [c.lower() for c in cells]
+
+
+PHONE_PIECES = ["8", "0", "1", "5", ".", "0", "e", "E", "+", "-", " ", "(", ")", "x", "#", "é"]
+
+
+def test_excel_numbers_found_after_a_search_of_the_column_are_those_the_pattern_finds() -> None:
+    rng = random.Random(31)
+    generated = ["".join(rng.choices(PHONE_PIECES, k=rng.randint(0, 14))) for _ in range(20_000)]
+    number = re.compile(phones._NUMBER)
+    for cells in (generated, ["8015554444", "(801) 555-4444"], real_cells()):
+        found = phones._numbers(pd.Series(cells, dtype=object)).tolist()
+        assert found == [number.fullmatch(c) is not None for c in cells]

@@ -213,8 +213,14 @@ def _not_this_problem(
 
 
 def _vector_check(code: str, test: Callable[[pd.Series], np.ndarray]) -> pa.Check:
-    """A pandera check named by its problem code; `test` gets the column, returns a mask."""
-    return pa.Check(lambda values: pd.Series(test(values), index=values.index), name=code)
+    """A pandera check named by its problem code; `test` gets the column, returns a mask.
+
+    The checked columns hold text only ("" for empty, never NaN): with ignore_na pandera
+    would look for missing values before every check, a pass over the column each time.
+    """
+    return pa.Check(
+        lambda values: pd.Series(test(values), index=values.index), name=code, ignore_na=False
+    )
 
 
 def _format_check(

@@ -168,7 +168,22 @@ def normalize_state(values: pd.Series) -> Normalized:
 
 def normalize_email(values: pd.Series) -> Normalized:
     """Lower-cased (already trimmed)."""
-    return Normalized(values.str.lower())
+    return Normalized(lower(values))
+
+
+def lower(values: pd.Series) -> pd.Series:
+    """`.str.lower()`, for a column of text."""
+    cells = values.to_numpy(dtype=object).tolist()
+    bulk = "\x00".join(cells) if cells and _all_text(values) else ""
+    # ASCII text lower-cased in one call (a third of the time of .str.lower, which calls a
+    # lambda per cell), when no cell holds the NUL that joins them.
+    if bulk.isascii() and bulk and bulk.count("\x00") == len(cells) - 1:
+        return pd.Series(bulk.lower().split("\x00"), index=values.index, dtype=values.dtype)
+    return values.str.lower()
+
+
+def _all_text(values: pd.Series) -> bool:
+    return pd.api.types.infer_dtype(values.to_numpy(dtype=object), skipna=False) == "string"
 
 
 def normalize_integer(values: pd.Series) -> Normalized:
