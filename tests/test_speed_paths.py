@@ -4,9 +4,11 @@ per-cell code it stands in for, on generated awkward cells and on the real lists
 from __future__ import annotations
 
 import csv
+import ctypes
 import io
 import random
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,19 +16,22 @@ import pandas as pd
 import pytest
 
 import importer
-from importer import syntax
+from importer import cli, syntax, usps
+from importer.mapping import apply as apply_module
 from importer.mapping.apply import (
     _Cells,
     _render_by_filled_parts,
     _render_part_by_part,
+    hash_ids,
     render_template,
     template_layout,
 )
 from importer.reading.sheet import read_sheet
+from importer.results import write
 from importer.results.write import FORMULA_STARTS, _csv_cells, _csv_line, _prefixed
 from importer.validation import address as ad
+from importer.validation import leads, phones
 from importer.validation import normalize as nz
-from importer.validation import phones
 from importer.validation.canonical import canonical_cells
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +119,11 @@ def test_results_csv_of_a_real_list_is_what_csv_writer_writes(
     assert read_raw(out) == "\ufeff" + csv_writer_text(list(results.columns), columns)
 
 
-def test_results_csv_of_awkward_cells_is_what_csv_writer_writes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("block", [7, 1 << 16])
+def test_results_csv_of_awkward_cells_is_what_csv_writer_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(write, "_CSV_BLOCK", block)  # rows written at a time
     rng = random.Random(11)
     header = ["Lead ID", "Zip", "Notes", "=Formula", "Spaced"]
     in_a_file = [piece for piece in PIECES if piece != "\x00"]  # the reader refuses NUL
@@ -229,7 +238,19 @@ CITIES = [
     "Añasco",
 ]
 STATES = ["UT", "ut", "CA", "PR", "VI", "AE", "FM", "ZZ", "Utah", "CT", "U T", ""]
-ZIPS = ["84601", "84601-1234", "2134", "00901", "846011234", "84601 1234", "ABCDE", "٨٤٦٠١", ""]
+ZIPS = [
+    "84601",
+    "84601-1234",
+    "2134",
+    "00901",
+    "846011234",
+    "84601 1234",
+    "ABCDE",
+    "٨٤٦٠١",
+    "",
+    "8460:",
+    "/4601",
+]
 SEPARATORS = [
     ", ",
     ",",
@@ -293,14 +314,16 @@ def test_canonical_cells_are_found_column_wide_and_split_like_parse_address() ->
     rng = random.Random(17)
     cells = [*address_cells(rng, 20_000), *template_lines()]
 
-    quick = canonical_cells(cells)
+    groups = canonical_cells(cells)
 
     shaped = [i for i, cell in enumerate(cells) if ad._canonical(cell) and cell.isascii()]
-    assert sorted(quick.rows.tolist()) == shaped  # the ASCII cells the per-cell test takes
+    found = np.concatenate([group.rows for group in groups])
+    assert sorted(found.tolist()) == shaped  # the ASCII cells the per-cell test takes
     assert len(shaped) > 800  # the quick path does take the common shape
-    parts = zip(quick.rows, quick.street, quick.state, quick.zip, strict=True)
-    for i, street, state, zip_code in parts:
-        assert ad.parse_address(cells[i]) == (cells[i], street, state, zip_code, "", "", "")
+    for quick in groups:
+        parts = zip(quick.rows, quick.street, quick.state, quick.zip, strict=True)
+        for i, street, state, zip_code in parts:
+            assert ad.parse_address(cells[i]) == (cells[i], street, state, zip_code, "", "", "")
 
 
 def test_the_per_cell_quick_path_refuses_a_space_before_the_state_comma() -> None:
@@ -402,3 +425,92 @@ def test_excel_numbers_found_after_a_search_of_the_column_are_those_the_pattern_
     for cells in (generated, ["8015554444", "(801) 555-4444"], real_cells()):
         found = phones._numbers(pd.Series(cells, dtype=object)).tolist()
         assert found == [number.fullmatch(c) is not None for c in cells]
+
+
+def test_what_normalizing_knows_of_a_column_is_what_its_format_rules_find() -> None:
+    rng = random.Random(37)
+    phone_like = ["".join(rng.choices(PHONE_PIECES, k=rng.randint(0, 16))) for _ in range(5_000)]
+    cells = [*real_cells(), *phone_like, "(801) 555-4444", "8015554444", "1115554444", "x12"]
+    values = pd.Series(cells, index=range(2, len(cells) + 2), dtype=object)
+    for name in ("mobile", "zip", "state"):
+        normalizer = leads._NORMALIZERS[name]
+        for few in (True, False):
+            _, normalized = nz.normalize_column(values, normalizer, few_distinct=few)
+            for _, test in leads._FORMATS[name]:
+                known = normalized.tested(test)
+                if known is not None:
+                    assert known.tolist() == test(normalized.values).tolist(), (name, test)
+    assert phones.is_mobile in phones.normalize_mobile(nz.strip(values)).known
+
+
+def test_hash_ids_made_a_block_of_rows_at_a_time_are_those_made_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frame = read_sheet(REAL / "us500.csv").frame
+    whole = hash_ids(frame, ("email", "phone1")).tolist()
+
+    monkeypatch.setattr(apply_module, "_HASH_BLOCK", 7)
+
+    assert hash_ids(frame, ("email", "phone1")).tolist() == whole
+    assert len(set(whole)) == len(frame) and all(i.startswith("h") for i in whole)
+
+
+def test_zip_places_judged_per_distinct_value_are_those_judged_per_row() -> None:
+    rng = random.Random(41)
+    zips = [
+        rng.choice(["84045", "02134", "00901", "96799", "99999", "8404", "ABCDE", ""])
+        for _ in range(3_000)
+    ]
+    states = [rng.choice(["UT", "MA", "PR", "AS", "ZZ", "AE", ""]) for _ in range(3_000)]
+    for zip_cells, state_cells in ((zips, states), (zips[:1], states[:1]), ([], [])):
+        z = pd.Series(zip_cells, dtype=object)
+        st = pd.Series(state_cells, dtype=object)
+        valid, known, elsewhere = leads.zip_places(z, st)
+        assert valid.tolist() == nz.is_zip(z).tolist()
+        assert known.tolist() == usps.zip_prefix_known(z).tolist()
+        checkable = known & nz.is_state(st).to_numpy(dtype=bool)
+        assert elsewhere.tolist() == (checkable & ~usps.zip_in_state(z, st)).tolist()
+        assert not leads.zip_places(z, None)[2].any()
+    frame = read_sheet(REAL / "us500.csv").frame
+    _, _, elsewhere = leads.zip_places(frame["zip"], frame["state"])
+    assert (
+        elsewhere.tolist()
+        == (
+            usps.zip_prefix_known(frame["zip"])
+            & nz.is_state(frame["state"]).to_numpy(dtype=bool)
+            & ~usps.zip_in_state(frame["zip"], frame["state"])
+        ).tolist()
+    )
+
+
+# -- the command line's process ----------------------------------------------------------------
+
+
+def test_keeping_freed_memory_is_asked_of_glibc_on_linux_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked = []
+
+    class Libc:
+        def mallopt(self, parameter: int, value: int) -> int:
+            asked.append((parameter, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.setattr(sys, "platform", "darwin")
+    cli.keep_freed_memory()
+    assert asked == []
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    cli.keep_freed_memory()
+    assert asked == [(-3, 256 << 20), (-1, 1 << 30)]  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+
+
+def test_without_glibc_the_allocator_keeps_its_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(name: str) -> object:
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(ctypes, "CDLL", missing)
+
+    cli.keep_freed_memory()  # no error: musl and others keep their defaults

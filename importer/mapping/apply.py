@@ -353,14 +353,21 @@ def hash_ids(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
     Each cell is lower-cased and cut to letters, digits, '@' and '.' (so surrounding
     spaces go too); the cells are joined with "\\x1f". Same cells, same id, on any machine.
     """
-    parts = [_hash_cells(_cells(frame, c)) for c in columns]
+    texts = [_cells(frame, c) for c in columns]
     blank = b"\x1f" * (len(columns) - 1)
     sha = hashlib.sha256
     ids = []
-    for cells in zip(*parts, strict=True):
-        joined = b"\x1f".join(cells)
-        ids.append("" if joined == blank else "h" + sha(joined).hexdigest()[:16])
+    # Rows a block at a time: the bytes made of their cells are freed, and their memory
+    # reused, before the next block (memory a big sheet takes anew is slow to come by).
+    for start in range(0, len(frame), _HASH_BLOCK):
+        parts = [_hash_cells(text[start : start + _HASH_BLOCK]) for text in texts]
+        for cells in zip(*parts, strict=True):
+            joined = b"\x1f".join(cells)
+            ids.append("" if joined == blank else "h" + sha(joined).hexdigest()[:16])
     return pd.Series(ids, index=frame.index, dtype=object)
+
+
+_HASH_BLOCK = 1 << 16
 
 
 def _hash_cells(values: list[str]) -> list[bytes]:

@@ -13,8 +13,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
@@ -170,7 +172,7 @@ class _ResultsTable:
     sheet_name: str
     columns: list[str]  # as written: source columns (renamed on a clash) then RESULT_COLUMNS
     source_columns: list[str]  # as read from the source
-    values: list[list[str]]  # column-major: the cheapest shape to walk cell by cell
+    cells: list[np.ndarray]  # one object array of str per written column
     index: pd.Index  # source row numbers, in order
 
     @classmethod
@@ -178,37 +180,45 @@ class _ResultsTable:
         rows = content.rows
         source = list(rows.columns)
         results = content.results.reindex(index=rows.index, columns=list(RESULT_COLUMNS))
-        values = [_text_cells(rows[c]) for c in source]
-        values += [_displayable(_text_cells(results[c])) for c in RESULT_COLUMNS]
+        cells = [_text_cells(rows[c]) for c in source]
+        cells += [_displayable(_text_cells(results[c])) for c in RESULT_COLUMNS]
         written = [written_column(c) for c in source]
         name = sheet_title(content.sheet_title, {SUMMARY_SHEET, META_SHEET}, CSV_SHEET)
-        return cls(name, written + list(RESULT_COLUMNS), source, values, rows.index)
+        return cls(name, written + list(RESULT_COLUMNS), source, cells, rows.index)
+
+    @cached_property
+    def values(self) -> list[list[str]]:
+        """Column-major lists: the cheapest shape to walk cell by cell."""
+        return [column.tolist() for column in self.cells]
 
     @property
     def series(self) -> list[pd.Series]:
         """One str Series per written column, indexed by source row (for the xlsx check)."""
-        return [pd.Series(cells, index=self.index, dtype=object) for cells in self.values]
+        return [pd.Series(c, index=self.index, dtype=object, copy=False) for c in self.cells]
 
     def rows(self) -> Iterable[tuple[str, ...]]:
         return zip(*self.values, strict=True)
 
+    def column(self, name: str) -> list[str]:
+        return self.cells[self.columns.index(name)].tolist()
 
-def _text_cells(column: pd.Series) -> list[str]:
-    """The column's cells as str, "" for a missing one."""
+
+def _text_cells(column: pd.Series) -> np.ndarray:
+    """The column's cells as str, "" for a missing one (never to be written to)."""
     values = column.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
         # All str already (nearly always): a C-speed check, not a loop over cells.
-        return values.tolist()
-    return ["" if v is None or v != v else str(v) for v in values.tolist()]
+        return values
+    return np.array(["" if v is None or v != v else str(v) for v in values.tolist()], dtype=object)
 
 
-def _displayable(cells: list[str]) -> list[str]:
+def _displayable(cells: np.ndarray) -> np.ndarray:
     """A results column with file-name bytes that are not UTF-8 escaped (messages can name
     a survey photo); one join finds out whether any cell needs it."""
     try:
-        "".join(cells).encode("utf-8")
+        "".join(cells.tolist()).encode("utf-8")
     except UnicodeEncodeError:
-        return [displayable(cell) for cell in cells]
+        return np.array([displayable(cell) for cell in cells.tolist()], dtype=object)
     return cells
 
 
@@ -313,19 +323,26 @@ def _prefixed(cells: list[str], starts: tuple[str, ...], add: bool, bulk: str = 
 _QUOTED_CHARS = (",", '"', "\r", "\n")
 
 
+# Rows written at a time: their cells as lists, and the text joined to look into them,
+# stay small, and their memory is reused block after block (on a big sheet, memory the
+# process takes anew costs more than the work done in it).
+_CSV_BLOCK = 1 << 16
+
+
 def _write_csv(tmp: Path, table: _ResultsTable) -> None:
     names = [_neutral_text(c) for c in table.columns]
-    columns = [_csv_cells(cells) for cells in table.values]
     # The BOM is written by hand: Excel reads a BOM-less UTF-8 CSV as Windows-1252 and
     # mangles accents, and "utf-8-sig" as the file's encoding costs a Python-level encode
     # call per row.
     with tmp.open("w", encoding="utf-8", newline="", buffering=1 << 20) as handle:
         handle.write("\ufeff")
         csv.writer(handle, lineterminator="\r\n").writerow(names)
-        # The cells are quoted already (_csv_cells), so a row is its cells joined: the
-        # bytes csv.writer writes, more than twice as fast for 1M rows (tests compare
-        # the two on awkward cells).
-        handle.writelines(map(_csv_line, zip(*columns, strict=True)))
+        for start in range(0, len(table.index), _CSV_BLOCK):
+            block = [_csv_cells(c[start : start + _CSV_BLOCK].tolist()) for c in table.cells]
+            # The cells are quoted already (_csv_cells), so a row is its cells joined: the
+            # bytes csv.writer writes, more than twice as fast for 1M rows (tests compare
+            # the two on awkward cells).
+            handle.writelines(map(_csv_line, zip(*block, strict=True)))
 
 
 def _csv_line(cells: tuple[str, ...]) -> str:
@@ -477,8 +494,8 @@ def _cell_name(row: int, col: int) -> str:
 def _widths(table: _ResultsTable, sample: int = 2000) -> list[float]:
     """Header or longest early value, whichever is wider, within 8..60 characters."""
     widths = []
-    for name, values in zip(table.columns, table.values, strict=True):
-        longest = max((len(v) for v in values[:sample]), default=0)
+    for name, values in zip(table.columns, table.cells, strict=True):
+        longest = max((len(v) for v in values[:sample].tolist()), default=0)
         widths.append(float(min(60, max(8, len(name) + 3, longest + 1))))
     return widths
 
@@ -592,7 +609,7 @@ def _font_colour(status: str) -> str:
 
 
 def _status_counts(table: _ResultsTable) -> list[tuple[str, int]]:
-    counts = Counter(table.values[table.columns.index("import_status")])
+    counts = Counter(table.column("import_status"))
     order = [str(s) for s in RowStatus] + sorted(set(counts) - {str(s) for s in RowStatus})
     lines = [(status, counts[status]) for status in order if counts[status]]
     return lines + [("total", len(table.index))]
@@ -635,7 +652,7 @@ def _facts(content: ResultsContent, table: _ResultsTable) -> list[tuple[str, str
         ("written_columns", written),
         ("result_columns", json.dumps(list(RESULT_COLUMNS))),
         # What retry compares with to report rows deleted by hand.
-        ("record_ids", json.dumps(table.values[table.columns.index("import_record_id")])),
+        ("record_ids", json.dumps(table.column("import_record_id"))),
         # What read_results checks it got back: Excel cuts cells it cannot hold on save.
         ("mapping_sha256", text_sha256(content.mapping_text)),
         ("columns_sha256", text_sha256(written + source_columns)),

@@ -241,13 +241,13 @@ def parse_addresses(values: pd.Series) -> pd.DataFrame:
     """
     cells = values.to_numpy(dtype=object)
     columns = {name: np.full(len(cells), "", dtype=object) for name in ParsedAddress._fields}
-    quick = canonical_cells(cells.tolist())
-    columns["line"][quick.rows] = cells[quick.rows]
-    columns["street"][quick.rows] = quick.street
-    columns["state"][quick.rows] = quick.state
-    columns["zip"][quick.rows] = quick.zip
     others = cells != ""
-    others[quick.rows] = False
+    for quick in canonical_cells(cells.tolist()):
+        columns["line"][quick.rows] = cells[quick.rows]
+        columns["street"][quick.rows] = quick.street
+        columns["state"][quick.rows] = quick.state
+        columns["zip"][quick.rows] = quick.zip
+        others[quick.rows] = False
     rows = np.flatnonzero(others)
     codes, distinct = pd.factorize(cells[rows])
     parsed = [_canonical(text) or parse_address(text) for text in distinct.tolist()]

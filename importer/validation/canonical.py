@@ -18,14 +18,19 @@ from itertools import compress
 from operator import itemgetter
 
 import numpy as np
+import pandas as pd
 
 from importer.usps import STATE_CODES
 
 _SPACE, _COMMA, _SEMICOLON, _HYPHEN = (ord(c) for c in " ,;-")
-# Two capital letters as a number (26 * first + second): is it a state code?
+# Two capital letters as a number (26 * first + second): is it a state code, and which?
+# ("AA", number 0, is none.)
 _STATE = np.zeros(26 * 26, dtype=bool)
-_STATE[[26 * (ord(code[0]) - 65) + ord(code[1]) - 65 for code in STATE_CODES]] = True
-_BAD_SPACING = [re.compile(b"  "), re.compile(b" ,"), re.compile(b",(?! )")]
+_STATE_TEXT = np.full(26 * 26, "", dtype=object)
+for _code in STATE_CODES:
+    _STATE[26 * (ord(_code[0]) - 65) + ord(_code[1]) - 65] = True
+    _STATE_TEXT[26 * (ord(_code[0]) - 65) + ord(_code[1]) - 65] = _code
+_COMMA_ALONE = re.compile(b",(?! )")
 _CONTROL = re.compile(b"[\x01-\x1f]")
 _NOT_CONTROL = bytes([0, *range(32, 256)])
 # The shortest canonical cell: a one-letter street, ", ST ", five digits.
@@ -34,7 +39,7 @@ _SHORTEST = 11
 
 @dataclass
 class CanonicalCells:
-    """The canonical cells of a column: their positions, and their parts in that order."""
+    """Some canonical cells of a column: their positions, and their parts in that order."""
 
     rows: np.ndarray
     street: np.ndarray
@@ -42,78 +47,104 @@ class CanonicalCells:
     zip: np.ndarray
 
 
-def canonical_cells(cells: list[str]) -> CanonicalCells:
-    """The canonical cells among `cells` (trimmed text), split as parse_address splits them.
+def canonical_cells(cells: list[str]) -> list[CanonicalCells]:
+    """The canonical cells among `cells` (trimmed text), split as parse_address splits them,
+    in two groups: those with a five-digit zip and those with a ZIP+4.
 
     Cells that are not ASCII are never taken (parse those one by one).
     """
     ascii_rows = np.flatnonzero(np.fromiter(map(str.isascii, cells), dtype=bool, count=len(cells)))
     candidates = cells if len(ascii_rows) == len(cells) else [cells[i] for i in ascii_rows]
-    canonical, zip_long = _canonical_mask(candidates)
-    rows, parts = [], []
+    state, zip_long = _canonical_states(candidates)
+    groups = []
     for width, long in ((5, False), (10, True)):
-        take = canonical & (zip_long == long)
-        rows.append(ascii_rows[take])
-        group = list(compress(candidates, take.tolist()))
+        take = (state != 0) & (zip_long == long)
+        every = bool(take.all())
+        group = candidates if every else list(compress(candidates, take.tolist()))
         # "<street>, ST <zip>": the zip is the last `width` characters, the state two
-        # before it after a space, the street what comes before ", ".
-        parts.append(
-            [
-                _sliced(group, slice(None, -(width + 5))),
-                _sliced(group, slice(-(width + 3), -(width + 1))),
-                _sliced(group, slice(-width, None)),
-            ]
-        )
-    street, state, zip_code = (np.concatenate(column) for column in zip(*parts, strict=True))
-    return CanonicalCells(np.concatenate(rows), street, state, zip_code)
+        # before it after a space (one shared str per state), the street before ", ".
+        street = _sliced(group, slice(None, -(width + 5)))
+        zip_code = _shared(_sliced(group, slice(-width, None)))
+        groups.append(CanonicalCells(ascii_rows[take], street, _STATE_TEXT[state[take]], zip_code))
+    return groups
 
 
 def _sliced(cells: list[str], part: slice) -> np.ndarray:
     return np.fromiter(map(itemgetter(part), cells), dtype=object, count=len(cells))
 
 
+def _shared(values: np.ndarray) -> np.ndarray:
+    """The same text, one str object per distinct value (a column of zips holds few):
+    memory a big sheet would otherwise take anew for each cell."""
+    codes, distinct = pd.factorize(values)
+    return np.asarray(distinct, dtype=object)[codes]
+
+
 # What is read of each cell: its last bytes, as far back as a ZIP+4, ", ST " and another
 # ZIP+4 (which the street must not end with) reach.
 _TAIL = 25
+# Cells looked at together: their text, tails and the temporaries made of them stay small
+# and their memory is reused block after block (new memory is slow to come by).
+_BLOCK = 1 << 16
 
 
-def _canonical_mask(cells: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(canonical, ends in a ZIP+4) per cell of ASCII `cells`."""
+def _canonical_states(cells: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(the state's number, 0 for a cell that is not canonical; whether it ends in a ZIP+4)
+    per cell of ASCII `cells`."""
+    state = np.zeros(len(cells), dtype=np.int64)
+    zip_long = np.zeros(len(cells), dtype=bool)
+    for start in range(0, len(cells), _BLOCK):
+        block = slice(start, start + _BLOCK)
+        state[block], zip_long[block] = _block_states(cells[block])
+    return state, zip_long
+
+
+def _block_states(cells: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`_canonical_states` of a block of cells."""
     lengths = np.fromiter(map(len, cells), dtype=np.int64, count=len(cells))
     ok = lengths >= _SHORTEST
     if not ok.any():
-        return ok, np.zeros(len(cells), dtype=bool)
-    starts = np.cumsum(lengths + 1) - lengths - 1
-    encoded = "\x00".join(cells).encode("ascii")
+        return np.zeros(len(cells), dtype=np.int64), ok
+    # NULs in front, so that every cell has a whole tail before it; NUL between cells.
+    encoded = ("\x00" * _TAIL + "\x00".join(cells)).encode("ascii")
+    ends = np.cumsum(lengths + 1) - 1 + _TAIL
     data = np.frombuffer(encoded, dtype=np.uint8)
-    ok[_rows_with_bad_spacing(encoded, starts)] = False
-    # Each cell's last _TAIL bytes side by side (a cell shorter than that shows the end of
-    # the one before, which the length tests below keep out of every decision).
-    padded = np.concatenate((np.zeros(_TAIL, dtype=np.uint8), data))
-    tails = np.lib.stride_tricks.sliding_window_view(padded, _TAIL)[starts + lengths]
-    zip_long = ok & (lengths >= _SHORTEST + 5) & _zip_plus4(tails, 0)
-    for long, width in ((False, 5), (True, 10)):
-        rows = np.flatnonzero(ok & (zip_long == long))
-        ok[rows] = _state_before_zip(tails[rows], lengths[rows], width)
-    first = data[np.where(ok, starts, 0)]  # nor may it start with a space, comma or ";"
+    ok[_rows_with_bad_spacing(encoded, ends - lengths)] = False
+    first = data[np.where(ok, ends - lengths, 0)]  # nor may a cell start with " ", "," or ";"
     ok &= (first != _SPACE) & (first != _COMMA) & (first != _SEMICOLON)
-    return ok, zip_long
+    # Each cell's last _TAIL bytes side by side (a cell shorter than that shows the end of
+    # the one before, which the length tests keep out of every decision).
+    tails = np.lib.stride_tricks.sliding_window_view(data, _TAIL)[ends - _TAIL]
+    state, zip_long = _tail_state(tails, lengths)
+    return np.where(ok, state, 0), zip_long & ok
 
 
-def _state_before_zip(tails: np.ndarray, lengths: np.ndarray, width: int) -> np.ndarray:
-    """Whether each tail (of a cell of `lengths`) is ", ST " and a zip `width` long, with
-    no zip right before the comma (parse_address reads "..., 84045, UT 84601" as an address
-    followed by a territory's name)."""
-    zip_code = _zip_plus4(tails, 0) if width == 10 else _five_digits(tails, 0)
+def _tail_state(tails: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the state's number or 0, ends in a ZIP+4) for each tail."""
+    digit = (tails - 48) < 10  # bytes wrap around: below "0" is above "9" here
+    zip_long = (lengths >= _SHORTEST + 5) & _zip_plus4(tails, digit, 0)
+    short = _state_before_zip(tails, digit, lengths, 5)
+    long = _state_before_zip(tails, digit, lengths, 10)
+    return np.where(zip_long, long, short), zip_long
+
+
+def _state_before_zip(
+    tails: np.ndarray, digit: np.ndarray, lengths: np.ndarray, width: int
+) -> np.ndarray:
+    """The number of the state of each tail (of a cell of `lengths`) that is ", ST " and a
+    zip `width` long, with no zip right before the comma (parse_address reads "..., 84045,
+    UT 84601" as an address followed by a territory's name); 0 for the others."""
+    zip_code = _zip_plus4(tails, digit, 0) if width == 10 else _digits(digit, 0, 5)
     first, second = _back(tails, width + 3), _back(tails, width + 2)
     shaped = (_back(tails, width + 1) == _SPACE) & (_back(tails, width + 4) == _SPACE)
     shaped &= _back(tails, width + 5) == _COMMA
     capitals = (first >= 65) & (first <= 90) & (second >= 65) & (second <= 90)
-    state = _STATE[np.where(capitals, 26 * (first.astype(np.int64) - 65) + second - 65, 0)]
+    number = np.where(capitals, 26 * (first.astype(np.int64) - 65) + second - 65, 0)
     street = lengths - width - 5
-    after_zip = (street >= 5) & _five_digits(tails, width + 5)
-    after_zip |= (street >= 10) & _zip_plus4(tails, width + 5)
-    return zip_code & shaped & capitals & state & ~after_zip
+    after_zip = (street >= 5) & _digits(digit, width + 5, 5)
+    after_zip |= (street >= 10) & _zip_plus4(tails, digit, width + 5)
+    canonical = zip_code & shaped & capitals & _STATE[number] & ~after_zip
+    return np.where(canonical, number, 0)
 
 
 def _back(tails: np.ndarray, k: int) -> np.ndarray:
@@ -121,20 +152,19 @@ def _back(tails: np.ndarray, k: int) -> np.ndarray:
     return tails[:, _TAIL - k]
 
 
-def _five_digits(tails: np.ndarray, skip: int) -> np.ndarray:
-    """Five digits end the tail once `skip` bytes are cut off its end."""
-    return _digits(tails, skip, 5)
-
-
-def _zip_plus4(tails: np.ndarray, skip: int) -> np.ndarray:
+def _zip_plus4(tails: np.ndarray, digit: np.ndarray, skip: int) -> np.ndarray:
     """ "12345-6789" ends the tail once `skip` bytes are cut off its end."""
     hyphen = _back(tails, skip + 5) == _HYPHEN
-    return _digits(tails, skip, 4) & hyphen & _digits(tails, skip + 5, 5)
+    return _digits(digit, skip, 4) & hyphen & _digits(digit, skip + 5, 5)
 
 
-def _digits(tails: np.ndarray, skip: int, count: int) -> np.ndarray:
-    block = tails[:, _TAIL - skip - count : _TAIL - skip]
-    return np.asarray(((block >= 48) & (block <= 57)).all(axis=1))
+def _digits(digit: np.ndarray, skip: int, count: int) -> np.ndarray:
+    """`count` digits end the tail (`digit`: which of its bytes are digits) once `skip`
+    bytes are cut off its end."""
+    found = _back(digit, skip + 1).copy()
+    for k in range(skip + 2, skip + count + 1):  # byte by byte: .all(axis=1) is slower
+        found &= _back(digit, k)
+    return found
 
 
 def _rows_with_bad_spacing(encoded: bytes, starts: np.ndarray) -> np.ndarray:
@@ -145,7 +175,11 @@ def _rows_with_bad_spacing(encoded: bytes, starts: np.ndarray) -> np.ndarray:
     parsed the slow way. NUL is not, being the separator. Searches of the bytes, not numpy
     arrays as long as the column: new memory is slow to come by on a big sheet.
     """
-    hits = [m.start() for pattern in _BAD_SPACING for m in pattern.finditer(encoded)]
+    hits = [
+        m.start() for pair in (b"  ", b" ,") if pair in encoded for m in re.finditer(pair, encoded)
+    ]
+    if encoded.count(b",") != encoded.count(b", "):  # a comma without a space after it
+        hits += [m.start() for m in _COMMA_ALONE.finditer(encoded)]
     if encoded.translate(None, _NOT_CONTROL):
         hits += [m.start() for m in _CONTROL.finditer(encoded)]
     return np.unique(np.searchsorted(starts, hits, side="right") - 1)

@@ -43,12 +43,31 @@ _BOOLEANS = {
 }
 
 
+_Test = Callable[[pd.Series], pd.Series]
+
+
 @dataclass
 class Normalized:
-    """Repaired values (same index as the input) and, per warning code, the rows repaired so."""
+    """Repaired values (same index as the input) and, per warning code, the rows repaired so.
+
+    What normalizing learnt of the values spares the format rules a pass over them:
+    `known` holds masks a test would give (by test), `distinct` the values normalized
+    once per distinct value and each row's position among them.
+    """
 
     values: pd.Series
     warnings: dict[str, pd.Index] = field(default_factory=dict)
+    known: dict[_Test, np.ndarray] = field(default_factory=dict)
+    distinct: tuple[np.ndarray, pd.Series] | None = None
+
+    def tested(self, test: _Test) -> np.ndarray | None:
+        """`test` over the values as a boolean array, when known without a pass over them."""
+        if test in self.known:
+            return self.known[test]
+        if self.distinct is not None:
+            codes, values = self.distinct
+            return test(values).to_numpy(dtype=bool)[codes]
+        return None
 
 
 def strip(values: pd.Series) -> pd.Series:
@@ -94,7 +113,9 @@ def normalize_column(
         code: raw.index[np.isin(codes, labels.to_numpy())]
         for code, labels in result.warnings.items()
     }
-    return _spread(typed, codes, raw), Normalized(_spread(result.values, codes, raw), warnings)
+    normalized = _spread(result.values, codes, raw)
+    distinct = (codes, result.values.reset_index(drop=True))
+    return _spread(typed, codes, raw), Normalized(normalized, warnings, distinct=distinct)
 
 
 def _spread(distinct: pd.Series, codes: np.ndarray, like: pd.Series) -> pd.Series:
@@ -176,9 +197,13 @@ def lower(values: pd.Series) -> pd.Series:
     cells = values.to_numpy(dtype=object).tolist()
     bulk = "\x00".join(cells) if cells and _all_text(values) else ""
     # ASCII text lower-cased in one call (a third of the time of .str.lower, which calls a
-    # lambda per cell), when no cell holds the NUL that joins them.
+    # lambda per cell), when no cell holds the NUL that joins them; a column lower-cased
+    # already (most email columns) is kept as it is, not copied cell by cell.
     if bulk.isascii() and bulk and bulk.count("\x00") == len(cells) - 1:
-        return pd.Series(bulk.lower().split("\x00"), index=values.index, dtype=values.dtype)
+        lowered = bulk.lower()
+        if lowered == bulk:
+            return values.copy()
+        return pd.Series(lowered.split("\x00"), index=values.index, dtype=values.dtype)
     return values.str.lower()
 
 

@@ -37,10 +37,10 @@ def normalize_mobile(values: pd.Series) -> Normalized:
     "8.015554444E+09") recovered with a warning when they are exact integers of 10 or 11
     digits. Another country's prefix ("+39", "0044", "011 44") is left as typed, for
     `is_mobile` to reject; so are ten digits that are no possible North American number."""
-    ten, _ = _ten_digits(values)
+    ten, mobile = _ten_digits(values)
     repair = ~ten & (values.to_numpy(dtype=object) != "")
     if not repair.any():
-        return Normalized(values.copy())
+        return Normalized(values.copy(), known={is_mobile: mobile})
     sub = values[repair]
     base, extension = _without_extension(sub)
     number = _numbers(base)
@@ -52,13 +52,19 @@ def normalize_mobile(values: pd.Series) -> Normalized:
     good = pd.Series(ten & possible, index=digits.index)
     # By position, not by label: aligning 1M labels costs more than the repair.
     repaired = values.to_numpy(dtype=object).copy()
-    repaired[np.flatnonzero(repair)[good.to_numpy()]] = digits.to_numpy(dtype=object)[good]
+    fixed = np.flatnonzero(repair)[good.to_numpy()]
+    repaired[fixed] = digits.to_numpy(dtype=object)[good]
     out = pd.Series(repaired, index=values.index, dtype=values.dtype, copy=False)
-    return with_warnings(
+    # What is_mobile would say of `out`: numbers possible as typed, and those repaired
+    # (a cell left as typed is not ten digits, or it would not have been repaired).
+    mobile[fixed] = True
+    normalized = with_warnings(
         out,
         mobile_recovered_from_number=number & good,
         mobile_extension_dropped=extension & good,
     )
+    normalized.known[is_mobile] = mobile
+    return normalized
 
 
 def _without_extension(values: pd.Series) -> tuple[pd.Series, pd.Series]:
