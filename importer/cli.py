@@ -44,6 +44,7 @@ def common_options(command: Callable[..., int]) -> Callable[..., None]:
     @click.option("--traceback", is_flag=True, help="Show the Python traceback of an error.")
     @functools.wraps(command)
     def wrapper(quiet: bool, as_json: bool, traceback: bool, **kwargs: Any) -> None:
+        keep_freed_memory()
         secret = os.environ.get("ENERFLO_API_KEY", "").strip()
         console = Console(quiet=quiet, as_json=as_json, traceback=traceback, secret=secret)
         try:
@@ -73,6 +74,36 @@ def common_options(command: Callable[..., int]) -> Callable[..., None]:
         sys.exit(code)
 
     return wrapper
+
+
+# glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+def keep_freed_memory() -> None:
+    """Have glibc keep the memory a command frees for its next allocations (Linux only).
+
+    A run over a big sheet makes and drops many buffers of tens of MB (a column's text
+    joined, arrays of 1M cells). By default glibc maps each anew and gives it back when
+    freed, and every page of it is then a page fault the kernel zeroes: on a small VM,
+    12.5 s of a 1M-row dry run instead of 10.4 (2.9 s of system time instead of 1.1).
+    Compare `python benchmarks/run.py --only dry_heavy` with and without
+    MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824 in the environment
+    of a build without this call. The peak stays the same; the memory goes back to the
+    system when the command ends. The library never does this to a caller's process: only
+    the command line, which owns its process.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 256 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+    except (OSError, AttributeError):  # not glibc (musl, ...): its defaults stay
+        return
 
 
 def _exit_quietly(console: Console, exc: ImporterError) -> None:

@@ -265,8 +265,12 @@ def _check_zip(path: Path, kind: str, data: bytes) -> None:
 # -- csv ------------------------------------------------------------------------------------
 
 
-def _decodes(data: bytes, encoding: str, block: int = 1 << 20) -> bool:
-    """Whether `data` decodes, checked in blocks so a big file is never held twice."""
+def _decodes(data: bytes, encoding: str, block: int = 1 << 16) -> bool:
+    """Whether `data` decodes, checked in blocks so a big file is never held twice.
+
+    Small blocks: their text is freed and its memory reused block after block, where 1 MB
+    blocks each take fresh memory from the system (a fifth of a second for 100 MB).
+    """
     decoder = codecs.getincrementaldecoder(encoding)()
     view = memoryview(data)
     try:

@@ -113,7 +113,8 @@ class Report:
 
     @property
     def counts(self) -> dict[str, int]:
-        return dict(Counter(self.results["import_status"]))
+        # Over a list: iterating a pandas string column boxes each cell (a second per 1M rows).
+        return dict(Counter(self.results["import_status"].tolist()))
 
     @property
     def rows(self) -> int:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from importer.mapping.apply import apply_mapping
@@ -48,13 +49,18 @@ class PreparedRows:
         messages, warnings and the record id."""
         index = self.records.index
         errors = _joined(self.problems, index, is_error=True)
-        results = pd.DataFrame({name: "" for name in RESULT_COLUMNS}, index=index, dtype=object)
-        results["import_status"] = str(status_for_valid)
-        results.loc[errors != "", "import_status"] = str(RowStatus.INVALID)
-        results["import_message"] = errors
-        results["import_warnings"] = _joined(self.problems, index, is_error=False)
-        results["import_record_id"] = self.record_ids.astype(object)
-        return results
+        # One block of object cells, filled in place: a frame of "" columns assigned one by
+        # one takes half a second for 1M rows.
+        cells = np.full((len(RESULT_COLUMNS), len(index)), "", dtype=object)
+        column = {name: cells[j] for j, name in enumerate(RESULT_COLUMNS)}
+        column["import_status"][:] = str(status_for_valid)
+        column["import_status"][errors.to_numpy() != ""] = str(RowStatus.INVALID)
+        column["import_message"][:] = errors.to_numpy()
+        column["import_warnings"][:] = _joined(self.problems, index, is_error=False).to_numpy()
+        column["import_record_id"][:] = self.record_ids.to_numpy(dtype=object)
+        return pd.DataFrame(
+            cells.T, index=index, columns=list(RESULT_COLUMNS), dtype=object, copy=False
+        )
 
 
 def map_sheet(sheet: SourceSheet, mapping: ColumnMapping) -> LeadRecords:

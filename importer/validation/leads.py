@@ -138,7 +138,7 @@ def validate_leads(
     for name, result in repaired.items():
         normalized[name] = result.values
     skip = _skip_mask(normalized)
-    schema = _schema(normalized, skip, on_duplicate, parsed)
+    schema = _schema(normalized, skip, on_duplicate, parsed, repaired)
     failures = _failures(schema, _checked_frame(normalized))
     report = ProblemReport(typed, normalized, ERROR_CODES, parsed)
     _report_errors(report, failures, on_duplicate)
@@ -180,7 +180,11 @@ def _checked_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _schema(
-    frame: pd.DataFrame, skip: np.ndarray, on_duplicate: str, parsed: pd.DataFrame | None
+    frame: pd.DataFrame,
+    skip: np.ndarray,
+    on_duplicate: str,
+    parsed: pd.DataFrame | None,
+    repaired: dict[str, nz.Normalized],
 ) -> pa.DataFrameSchema:
     columns: dict[str, list[pa.Check]] = {name: [] for name in _FORMATS if name in frame}
     keep = "first" if on_duplicate == "reject" else "last"
@@ -195,7 +199,7 @@ def _schema(
     for name in [name for name in columns if name != RECORD_ID]:
         skipped = kept if name in _ALWAYS_CHECKED else skip
         for code, test in _FORMATS[name]:
-            columns[name].append(_format_check(name, code, test, skipped))
+            columns[name].append(_format_check(name, code, test, skipped, repaired[name]))
     if parsed is not None:
         problem = parsed["code"].to_numpy(dtype=object)
         columns["fullAddress"] = [
@@ -222,19 +226,32 @@ def _not_this_problem(
 
 
 def _vector_check(code: str, test: Callable[[pd.Series], np.ndarray]) -> pa.Check:
-    """A pandera check named by its problem code; `test` gets the column, returns a mask."""
-    return pa.Check(lambda values: pd.Series(test(values), index=values.index), name=code)
+    """A pandera check named by its problem code; `test` gets the column, returns a mask.
+
+    The checked columns hold text only ("" for empty, never NaN): with ignore_na pandera
+    would look for missing values before every check, a pass over the column each time.
+    """
+    return pa.Check(
+        lambda values: pd.Series(test(values), index=values.index), name=code, ignore_na=False
+    )
 
 
 def _format_check(
-    name: str, code: str, test: Callable[[pd.Series], pd.Series], skip: np.ndarray
+    name: str,
+    code: str,
+    test: Callable[[pd.Series], pd.Series],
+    skip: np.ndarray,
+    known: nz.Normalized,
 ) -> pa.Check:
-    """Empty cells and ignore_validation rows pass; few-distinct fields test each value once."""
+    """Empty cells and ignore_validation rows pass; few-distinct fields test each value once.
+
+    `known` is the field's normalizing, which may know the answer already."""
 
     def passes(values: pd.Series) -> np.ndarray:
-        if name in _MOSTLY_DISTINCT:
+        good = known.tested(test)
+        if good is None and name in _MOSTLY_DISTINCT:
             good = test(values).to_numpy(dtype=bool)
-        else:
+        elif good is None:
             good = nz.per_distinct(test, values)
         return good | (values.to_numpy(dtype=object) == "") | skip
 
@@ -345,14 +362,12 @@ def _report_zip_place(
     **quoted: pd.Series,
 ) -> None:
     """zip_unknown_prefix and zip_state_mismatch for valid zips (of a column or addresses)."""
-    known = zip_prefix_known(zips) & ~skip
-    valid_zip = nz.per_distinct(nz.is_zip, zips) & ~skip
-    unknown = zips.index[valid_zip & ~known]
+    valid_zip, known, elsewhere_mask = zip_places(zips, states)
+    unknown = zips.index[valid_zip & ~known & ~skip]
     report.add(field, "zip_unknown_prefix", unknown, new=zips[unknown])
     if states is None:
         return
-    checkable = known & nz.per_distinct(nz.is_state, states)
-    elsewhere = zips.index[checkable & ~zip_in_state(zips, states)]
+    elsewhere = zips.index[elsewhere_mask & ~skip]
     owner = zips.loc[elsewhere].str.slice(0, 3).map(PREFIX_OWNER_TEXT)
     report.add(
         field,
@@ -362,6 +377,33 @@ def _report_zip_place(
         state=states[elsewhere],
         new=zips[elsewhere],
     )
+
+
+def zip_places(
+    zips: pd.Series, states: pd.Series | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: a valid zip; its prefix known; a valid zip of a known prefix beside a valid
+    state it is not in (False for all without `states`).
+
+    Each distinct zip, state and (zip, state) pair is judged once: a sheet has few, and
+    the prefix tables would otherwise be looked up five times per row.
+    """
+    if not len(zips):
+        return (np.zeros(0, dtype=bool),) * 3
+    codes, distinct = pd.factorize(zips.to_numpy(dtype=object))
+    zip_values = pd.Series(distinct, dtype=object)
+    valid_zip = nz.is_zip(zip_values).to_numpy(dtype=bool)[codes]
+    known = zip_prefix_known(zip_values)[codes]
+    if states is None:
+        return valid_zip, known, np.zeros(len(zips), dtype=bool)
+    state_codes, state_distinct = pd.factorize(states.to_numpy(dtype=object))
+    state_values = pd.Series(state_distinct, dtype=object)
+    checkable = known & nz.is_state(state_values).to_numpy(dtype=bool)[state_codes]
+    pairs, pair_rows = np.unique(codes * len(state_distinct) + state_codes, return_inverse=True)
+    pair_zips = zip_values.iloc[pairs // len(state_distinct)].reset_index(drop=True)
+    pair_states = state_values.iloc[pairs % len(state_distinct)].reset_index(drop=True)
+    in_state = zip_in_state(pair_zips, pair_states)[pair_rows]
+    return valid_zip, known, checkable & ~in_state
 
 
 def _report_full_address(report: ProblemReport, parsed: pd.DataFrame, skip: np.ndarray) -> None:

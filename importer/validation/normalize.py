@@ -43,20 +43,49 @@ _BOOLEANS = {
 }
 
 
+_Test = Callable[[pd.Series], pd.Series]
+
+
 @dataclass
 class Normalized:
-    """Repaired values (same index as the input) and, per warning code, the rows repaired so."""
+    """Repaired values (same index as the input) and, per warning code, the rows repaired so.
+
+    What normalizing learnt of the values spares the format rules a pass over them:
+    `known` holds masks a test would give (by test), `distinct` the values normalized
+    once per distinct value and each row's position among them.
+    """
 
     values: pd.Series
     warnings: dict[str, pd.Index] = field(default_factory=dict)
+    known: dict[_Test, np.ndarray] = field(default_factory=dict)
+    distinct: tuple[np.ndarray, pd.Series] | None = None
+
+    def tested(self, test: _Test) -> np.ndarray | None:
+        """`test` over the values as a boolean array, when known without a pass over them."""
+        if test in self.known:
+            return self.known[test]
+        if self.distinct is not None:
+            codes, values = self.distinct
+            return test(values).to_numpy(dtype=bool)[codes]
+        return None
 
 
 def strip(values: pd.Series) -> pd.Series:
-    """Surrounding whitespace removed (including non-breaking spaces); no missing values."""
-    # str.strip over a list: about four times quicker than .str.strip on 1M python-backed
-    # strings, which calls a lambda per cell and checks each for NaN.
-    stripped = np.array([v.strip() for v in values.tolist()], dtype=object)
-    return pd.Series(stripped, index=values.index, dtype=values.dtype)
+    """Surrounding whitespace removed (including non-breaking spaces); missing values as ""."""
+    cells = _text(values)
+    # str.strip mapped over the array: twice as quick as a list comprehension into a new
+    # array (1M cells in 30 ms); a cell with nothing to strip stays the same object.
+    stripped = np.fromiter(map(str.strip, cells), dtype=object, count=len(cells))
+    return pd.Series(stripped, index=values.index, dtype=values.dtype, copy=False)
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    """The cells as an object array of str, a missing value (None, NaN) as ""."""
+    cells = values.to_numpy(dtype=object)
+    # Mapped sheets hold only str: one C-speed check spares a fillna copy of each column.
+    if pd.api.types.infer_dtype(cells, skipna=False) == "string":
+        return cells
+    return values.fillna("").to_numpy(dtype=object)
 
 
 def unchanged(values: pd.Series) -> Normalized:
@@ -72,11 +101,11 @@ def normalize_column(
     With `few_distinct` (states, zips, constants...) the work is done once per distinct
     value and spread back to the rows with numpy, which is several times faster there.
     """
-    raw = raw.fillna("")
-    if not few_distinct:
+    if normalizer is unchanged or not few_distinct:
+        # Trimming is all a free-text field gets: no distinct values to find first.
         typed = strip(raw)
         return typed, normalizer(typed)
-    codes, uniques = pd.factorize(raw.to_numpy(dtype=object))
+    codes, uniques = pd.factorize(_text(raw))
     distinct = pd.Series(uniques, dtype=raw.dtype)
     typed = strip(distinct)
     result = normalizer(typed)
@@ -84,7 +113,9 @@ def normalize_column(
         code: raw.index[np.isin(codes, labels.to_numpy())]
         for code, labels in result.warnings.items()
     }
-    return _spread(typed, codes, raw), Normalized(_spread(result.values, codes, raw), warnings)
+    normalized = _spread(result.values, codes, raw)
+    distinct = (codes, result.values.reset_index(drop=True))
+    return _spread(typed, codes, raw), Normalized(normalized, warnings, distinct=distinct)
 
 
 def _spread(distinct: pd.Series, codes: np.ndarray, like: pd.Series) -> pd.Series:
@@ -158,7 +189,26 @@ def normalize_state(values: pd.Series) -> Normalized:
 
 def normalize_email(values: pd.Series) -> Normalized:
     """Lower-cased (already trimmed)."""
-    return Normalized(values.str.lower())
+    return Normalized(lower(values))
+
+
+def lower(values: pd.Series) -> pd.Series:
+    """`.str.lower()`, for a column of text."""
+    cells = values.to_numpy(dtype=object).tolist()
+    bulk = "\x00".join(cells) if cells and _all_text(values) else ""
+    # ASCII text lower-cased in one call (a third of the time of .str.lower, which calls a
+    # lambda per cell), when no cell holds the NUL that joins them; a column lower-cased
+    # already (most email columns) is kept as it is, not copied cell by cell.
+    if bulk.isascii() and bulk and bulk.count("\x00") == len(cells) - 1:
+        lowered = bulk.lower()
+        if lowered == bulk:
+            return values.copy()
+        return pd.Series(lowered.split("\x00"), index=values.index, dtype=values.dtype)
+    return values.str.lower()
+
+
+def _all_text(values: pd.Series) -> bool:
+    return pd.api.types.infer_dtype(values.to_numpy(dtype=object), skipna=False) == "string"
 
 
 def normalize_integer(values: pd.Series) -> Normalized:

@@ -37,25 +37,34 @@ def normalize_mobile(values: pd.Series) -> Normalized:
     "8.015554444E+09") recovered with a warning when they are exact integers of 10 or 11
     digits. Another country's prefix ("+39", "0044", "011 44") is left as typed, for
     `is_mobile` to reject; so are ten digits that are no possible North American number."""
-    ten, _ = _ten_digits(values)
-    repair = ~ten & (values != "").to_numpy()
-    out = values.copy()
+    ten, mobile = _ten_digits(values)
+    repair = ~ten & (values.to_numpy(dtype=object) != "")
     if not repair.any():
-        return Normalized(out)
+        return Normalized(values.copy(), known={is_mobile: mobile})
     sub = values[repair]
     base, extension = _without_extension(sub)
     number = _numbers(base)
     digits = _without_punctuation(base)
-    digits[number] = _integer_text(base[number])
+    if number.any():
+        digits[number] = _integer_text(base[number])
     digits = _without_country_prefix(digits, _abroad(base))
     ten, possible = _ten_digits(digits)
     good = pd.Series(ten & possible, index=digits.index)
-    out.loc[sub.index[good.to_numpy()]] = digits[good]
-    return with_warnings(
+    # By position, not by label: aligning 1M labels costs more than the repair.
+    repaired = values.to_numpy(dtype=object).copy()
+    fixed = np.flatnonzero(repair)[good.to_numpy()]
+    repaired[fixed] = digits.to_numpy(dtype=object)[good]
+    out = pd.Series(repaired, index=values.index, dtype=values.dtype, copy=False)
+    # What is_mobile would say of `out`: numbers possible as typed, and those repaired
+    # (a cell left as typed is not ten digits, or it would not have been repaired).
+    mobile[fixed] = True
+    normalized = with_warnings(
         out,
         mobile_recovered_from_number=number & good,
         mobile_extension_dropped=extension & good,
     )
+    normalized.known[is_mobile] = mobile
+    return normalized
 
 
 def _without_extension(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -172,10 +181,14 @@ def mobile_problem(text: str) -> str:
 
 def _numbers(values: pd.Series) -> pd.Series:
     """True where a cell is a number as Excel or pandas left it (`_NUMBER`)."""
-    # Every such number has a "." or an exponent: the regex runs on those cells alone.
+    # Every such number has a "." or an exponent: the regex runs on those cells alone, and
+    # a column with none at all (most) is passed over with a few searches of its text.
     cells = values.tolist()
-    maybe = np.array([("." in v) or ("e" in v) or ("E" in v) for v in cells], dtype=bool)
     number = np.zeros(len(cells), dtype=bool)
+    bulk = "\x00".join(cells)
+    if not any(mark in bulk for mark in (".", "e", "E")):
+        return pd.Series(number, index=values.index)
+    maybe = np.array([("." in v) or ("e" in v) or ("E" in v) for v in cells], dtype=bool)
     if maybe.any():
         number[maybe] = values[maybe].str.fullmatch(_NUMBER).to_numpy(dtype=bool)
     return pd.Series(number, index=values.index)
