@@ -8,12 +8,14 @@ import ctypes
 import io
 import random
 import re
+import socket
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import requests
 
 import importer
 from importer import cli, syntax, usps
@@ -29,10 +31,15 @@ from importer.mapping.apply import (
 from importer.reading.sheet import read_sheet
 from importer.results import write
 from importer.results.write import FORMULA_STARTS, _csv_cells, _csv_line, _prefixed
+from importer.sending.sender import LeadSender, SenderConfig
+from importer.sending.transport import Transport
 from importer.validation import address as ad
 from importer.validation import leads, phones
 from importer.validation import normalize as nz
 from importer.validation.canonical import canonical_cells
+from tests.hostile import RawServer, answer, read_request
+
+CREATED = b'{"result": "success", "data": {"msg": "Lead Created", "lead": {"id": 7}}}'
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "tests" / "data" / "real"
@@ -514,3 +521,83 @@ def test_without_glibc_the_allocator_keeps_its_defaults(monkeypatch: pytest.Monk
     monkeypatch.setattr(ctypes, "CDLL", missing)
 
     cli.keep_freed_memory()  # no error: musl and others keep their defaults
+
+
+# -- the request a post sends -------------------------------------------------------------------
+
+
+def session_post_request(transport: Transport, body: bytes) -> requests.PreparedRequest:
+    """The general path: what Session.post(endpoint, data=body) prepares."""
+    return transport._session.prepare_request(
+        requests.Request("POST", transport.endpoint, data=body or {})
+    )
+
+
+def shown(request: requests.PreparedRequest) -> tuple:
+    return (
+        request.method,
+        request.url,
+        request.body,
+        list(request.headers.items()),
+        request.hooks,
+        request._body_position,
+        request._cookies.get_dict(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "loopback"),
+    [
+        ("http://127.0.0.1:8765/api/v1/partner/action/lead/add", True),
+        ("https://user:secret@api.example.com/api/v1/p%20q/action/lead/add", False),
+        ("https://api.example.com/api/v1/partner/action/lead/add", False),
+    ],
+)
+def test_a_post_prepared_once_sends_the_request_session_post_sends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str, loopback: bool
+) -> None:
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine api.example.com login bob password pw\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.com:3128")
+    headers = {"api-key": "k", "Content-Type": "application/json", "User-Agent": "t/1"}
+    transport = Transport(
+        endpoint, headers, loopback=loopback, connect_timeout=1, read_timeout=1, deadline=5
+    )
+    bodies = [b"", b"{}", '{"lead": {"first_name": "Zoë"}}'.encode(), b"x" * 100_000]
+
+    for body in bodies:
+        assert shown(transport.prepared(body)) == shown(session_post_request(transport, body))
+    settings = transport._session.merge_environment_settings(endpoint, {}, True, None, None)
+    assert transport._settings == settings
+    assert bool(settings["proxies"]) is not loopback  # a loopback endpoint skips the proxy
+    assert ("Authorization" in transport.prepared(b"{}").headers) is not loopback  # netrc, URL
+
+    transport._session.cookies.set("lb", "node-2")  # a server set a cookie: it goes back
+    for body in bodies:
+        sent = transport.prepared(body)
+        assert shown(sent) == shown(session_post_request(transport, body))
+        assert sent.headers["Cookie"] == "lb=node-2"
+    transport.close()
+
+
+def test_a_cookie_the_server_sets_is_sent_with_the_next_post() -> None:
+    created = answer(body=CREATED, headers={"Set-Cookie": "lb=node-2; Path=/"})
+
+    def handle(conn: socket.socket, server: RawServer) -> None:
+        for _ in range(2):
+            request = read_request(conn)
+            if not request:
+                return
+            server.received.append(request)
+            conn.sendall(created)
+
+    with RawServer(handle) as server:
+        config = SenderConfig(server.url, "partner", "k", rate_limit=0)
+        with LeadSender(config, sleep=lambda s: None) as sender:
+            outcomes = [sender.send({"lead": {"integration_record_id": str(i)}}) for i in range(2)]
+
+    assert [str(o.status) for o in outcomes] == ["created", "created"]
+    assert b"Cookie: lb=node-2" not in server.received[0]
+    assert b"Cookie: lb=node-2" in server.received[1]

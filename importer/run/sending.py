@@ -135,8 +135,10 @@ class _Loop:
     def send(self, sender: LeadSender, values: list[str], body: dict) -> SendOutcome:
         return _send_one(self.prepared, sender, self.builder, body, values, self.from_files)
 
-    def record(self, row: int, values: list[str], body: dict, outcome: SendOutcome) -> None:
-        at, sent = utc_now(), fingerprint(body)
+    def record(self, row: int, values: list[str], sent: str, outcome: SendOutcome) -> None:
+        """Journal a row's outcome (`sent`: the fingerprint of the body posted), then tell
+        the ledger and the caller."""
+        at = utc_now()
         record_id = values[self.id_at]
         self.journal.record(row, record_id, outcome, at, sent)
         if self.ledger is not None and outcome.status in ACCEPTED:
@@ -151,12 +153,16 @@ class _Loop:
             if self.callbacks.should_stop():
                 return StopReason.INTERRUPTED
             body = self.builder.build_values(values)
+            # The fingerprint before the request, not after: once the answer is in, the
+            # journal's write comes first (a thread serving the API in this process, the
+            # sandbox, is still finishing that request then).
+            sent = fingerprint(body)
             try:
                 outcome = self.send(sender, values, body)
             except ApiDownError as exc:
-                self.record(row, values, body, exc.outcome)
+                self.record(row, values, sent, exc.outcome)
                 raise
-            self.record(row, values, body, outcome)
+            self.record(row, values, sent, outcome)
             pace.add(sender.last_answer_seconds)
         return None
 
@@ -179,7 +185,7 @@ class _Loop:
                 idle.put(sender)
 
         rows = table.itertuples(index=True, name=None)
-        flying: dict[Future[SendOutcome], tuple[int, list[str], dict]] = {}
+        flying: dict[Future[SendOutcome], tuple[int, list[str], str]] = {}
         failure: BaseException | None = None
         stop: StopReason | None = None
         with ThreadPoolExecutor(len(senders), thread_name_prefix="enerflo-send") as pool:
@@ -194,7 +200,8 @@ class _Loop:
                             break
                         row, *values = item
                         body = self.builder.build_values(values)
-                        flying[pool.submit(post, values, body)] = (row, values, body)
+                        sent = fingerprint(body)
+                        flying[pool.submit(post, values, body)] = (row, values, sent)
                     if not flying:
                         break
                     done, _ = wait(flying, return_when=FIRST_COMPLETED)
@@ -209,14 +216,14 @@ class _Loop:
         return stop
 
     def _settle(
-        self, future: Future[SendOutcome], sent: tuple[int, list[str], dict]
+        self, future: Future[SendOutcome], flown: tuple[int, list[str], str]
     ) -> BaseException | None:
         """Journal a finished request's outcome; the error it ended with, if any."""
-        row, values, body = sent
+        row, values, sent = flown
         try:
-            self.record(row, values, body, future.result())
+            self.record(row, values, sent, future.result())
         except ApiDownError as exc:
-            self.record(row, values, body, exc.outcome)
+            self.record(row, values, sent, exc.outcome)
             return exc
         except ApiKeyError as exc:
             return exc  # the row stays pending: the key was refused, nothing was saved

@@ -67,6 +67,12 @@ class Transport:
         self._timeout = (connect_timeout, read_timeout)
         self._watchdog = _Watchdog()
         self._session = _new_session(endpoint, headers, loopback)
+        # What Session.post works out anew for every call (the prepared request but its
+        # body, the settings merged for sending) does not change from row to row: it is
+        # prepared once here. That is a third of a loopback POST (python benchmarks/run.py
+        # --only send); tests/test_speed_paths.py checks both give the same request.
+        self._request = self._session.prepare_request(requests.Request("POST", endpoint))
+        self._settings = self._session.merge_environment_settings(endpoint, {}, True, None, None)
 
     @property
     def proxies(self) -> dict[str, str]:
@@ -88,8 +94,8 @@ class Transport:
         return answer
 
     def _post(self, body: bytes) -> Answer:
-        response = self._session.post(
-            self.endpoint, data=body, timeout=self._timeout, allow_redirects=False, stream=True
+        response = self._session.send(
+            self.prepared(body), timeout=self._timeout, allow_redirects=False, **self._settings
         )
         # Closing a response whose body was not read to the end drops the connection
         # (the unread rest stays on the wire); one read to the end goes back to the pool.
@@ -103,6 +109,14 @@ class Transport:
         return Answer(
             response.status_code, response.reason or "", response.headers, text, truncated
         )
+
+    def prepared(self, body: bytes) -> requests.PreparedRequest:
+        """The request `Session.post(endpoint, data=body)` would send."""
+        if self._session.cookies:  # the server set one: prepare it all anew, to send it back
+            return self._session.prepare_request(requests.Request("POST", self.endpoint, data=body))
+        request = self._request.copy()
+        request.prepare_body(body, None)
+        return request
 
     def close(self) -> None:
         self._session.close()
@@ -183,6 +197,7 @@ class _Watchdog:
         self._sockets: list[HTTPConnection] = []
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._waking: float | None = None  # when the thread wakes next (None: when told)
         self.fired = False
 
     def arm(self, seconds: float) -> None:
@@ -195,7 +210,11 @@ class _Watchdog:
                     target=self._run, name="enerflo-import attempt deadline", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            # The thread is woken only when it would wake too late for this deadline. With
+            # the same deadline for every attempt it wakes once per deadline, not twice per
+            # attempt: two thread switches less per row, a tenth of a loopback POST.
+            if self._waking is None or self._waking > self._due:
+                self._cond.notify()
         _current.watchdog = self
 
     def attach(self, connection: HTTPConnection) -> None:
@@ -207,9 +226,8 @@ class _Watchdog:
     def disarm(self) -> None:
         _current.watchdog = None
         with self._cond:
-            self._due = None
+            self._due = None  # the thread sees it when it wakes (it need not wake for it)
             self._sockets = []
-            self._cond.notify()
 
     def stop(self) -> None:
         with self._cond:
@@ -220,10 +238,12 @@ class _Watchdog:
         with self._cond:
             while not self._stopped:
                 if self._due is None:
+                    self._waking = None
                     self._cond.wait()
                     continue
                 left = self._due - time.monotonic()
                 if left > 0:
+                    self._waking = self._due
                     self._cond.wait(left)
                     continue
                 self.fired = True
