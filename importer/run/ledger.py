@@ -4,7 +4,7 @@ or a lead's values (the hash of the payload sent stands for them).
 One SQLite file (by default in the user's data folder) holds every destination's entries,
 keyed by endpoint and key fingerprint. Several runs, and several threads of one run, may use
 it at once: WAL, a busy timeout, one short transaction per write, one lock per connection.
-The journal stays the durable record of a run; the ledger may lag it (synchronous=NORMAL),
+The journal stays the record of a run; the ledger may lag it (synchronous=NORMAL),
 and a run adds what a journal knows and the ledger lacks (`RunLedger.reconcile`).
 """
 
@@ -347,8 +347,8 @@ def _create(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA journal_mode=WAL")
-        # The journal is the durable record (synchronous=FULL); the ledger may lose the last
-        # entries to a power cut, and the next run against that journal adds them back.
+        # The journal is the record of the run; the ledger may lose the last entries to a
+        # power cut, and the next run against that journal adds back what it holds.
         db.execute("PRAGMA synchronous=NORMAL")
     except sqlite3.Error:
         db.close()

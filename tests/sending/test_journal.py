@@ -13,6 +13,7 @@ import pytest
 import importer
 from importer.errors import BadInputError, RunError
 from importer.models import RowStatus
+from importer.sending import journal as journal_module
 from importer.sending.journal import Journal, JournalEntry
 from importer.sending.sender import SendOutcome
 
@@ -61,6 +62,23 @@ def test_a_record_is_durable_even_when_the_process_is_killed(path, tmp_path):
     with Journal.open(path, IDENTITY, fresh=False) as journal:
         entry = journal.outcomes()[5]
     assert (entry.status, entry.lead_id, entry.attempts) == (RowStatus.UPDATED, "9", 2)
+
+
+def test_the_disk_is_synced_by_the_first_commit_a_second_after_the_last(path, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(journal_module.time, "monotonic", lambda: clock[0])
+    statements: list[str] = []
+    with Journal.open(path, IDENTITY, fresh=False) as journal:
+        journal._db.set_trace_callback(statements.append)
+        synced = []
+        for step in [0.0, 0.3, 0.3, 0.5, 0.2, 0.1, 5.0]:  # seconds since the row before
+            clock[0] += step
+            statements.clear()
+            journal.record(2, "r2", outcome(RowStatus.CREATED, lead_id="5"), AT)
+            synced.append(statements[:1] == ["PRAGMA synchronous=FULL"])
+            assert journal._db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL again
+    # opened at 1000.0; rows at +0, +0.3, +0.6, +1.1 (sync), +1.3, +1.4, +6.4 (sync)
+    assert synced == [False, False, False, True, False, False, True]
 
 
 def test_latest_entry_per_row_wins_and_attempts_are_summed(path):
