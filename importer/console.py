@@ -20,7 +20,6 @@ import click
 
 from importer.masking import mask_secret
 from importer.models import ACCEPTED, RowStatus
-from importer.run.report import leads_text
 
 PROG = "enerflo-import"
 CONFIRM_ABOVE_ROWS = 100
@@ -307,11 +306,7 @@ def _print_ledger(console: Console, report: Any) -> None:
     if not ledger.consulted:
         console.say(f"ledger: {ledger.note or 'not consulted'}")
     else:
-        note = f" ({ledger.note})" if ledger.note else ""
-        console.say(
-            f"ledger: a send to {ledger.destination} would skip {ledger.unchanged} unchanged "
-            f"rows and update {leads_text(ledger.updates)} sent before{note}"
-        )
+        console.say(f"ledger: {ledger.prediction(to=ledger.destination)}")
 
 
 def _ledger_json(ledger: Any) -> dict[str, Any] | None:

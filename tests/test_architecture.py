@@ -106,6 +106,21 @@ def test_importing_the_library_loads_neither_click_nor_tqdm_nor_prints() -> None
     assert done.stdout == "[]\n" and done.stderr == ""
 
 
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["send", "--help"]])
+def test_the_command_line_starts_without_the_pipeline(argv: list[str]) -> None:
+    # --version and --help answer at once: pandas, pandera and requests load on first use.
+    code = (
+        "import sys; from importer import cli; sys.argv = ['enerflo-import', *sys.argv[1:]]\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ('pandas', 'pandera', 'requests', 'numpy', 'importer.run.api')\n"
+        "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True
+    )
+    assert done.stderr == "[]\n" and done.stdout
+
+
 def test_no_print_or_exit_outside_the_cli() -> None:
     offenders = []
     for name, path in modules().items():

@@ -51,6 +51,15 @@ class LedgerUse:
         self.warnings.append(f"{error.message}; {consequence}")
         self.hint = self.hint or (error.hint or "")
 
+    def prediction(self, to: str = "") -> str:
+        """What a send (`to` a destination, when named) would do, as a dry run tells it."""
+        note = f" ({self.note})" if self.note else ""
+        send = f"a send to {to}" if to else "a send"
+        return (
+            f"{send} would skip {self.unchanged} unchanged rows and update "
+            f"{leads_text(self.updates)} sent before{note}"
+        )
+
     def summary_line(self, *, dry_run: bool = False, resend: bool = False) -> str:
         """What the Summary sheet says the ledger did."""
         where = f"{self.path}: " if self.path else ""
@@ -61,11 +70,7 @@ class LedgerUse:
         if resend:
             return f"{where}--resend: every valid row sent, whatever the ledger knew"
         if dry_run:
-            note = f" ({self.note})" if self.note else ""
-            return (
-                f"{where}a send would skip {self.unchanged} unchanged rows and update "
-                f"{leads_text(self.updates)} sent before{note}"
-            )
+            return where + self.prediction()
         return (
             f"{where}{self.unchanged} rows unchanged at this destination were not sent; "
             f"{self.updates} rows updated leads sent before"
