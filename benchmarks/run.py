@@ -9,6 +9,8 @@ Usage: python benchmarks/run.py [--quick] [--only NAME ...]
   pacing     achieved rate as a share of --rate-limit, and the number of 429s
   latency    achieved rate as a share of --rate-limit 300 at sandbox latencies of 0, 200, 600
              and 1,000 ms, one request at a time and with --concurrency 4 and 8
+  ledger     list A (2,000 rows), then list B (A's rows shuffled, 10 edited, 50 new, as xlsx)
+             to the same destination: rows B posts, and its time vs B with --resend
   startup    `enerflo-import --version` and `--help` vs `python -c pass`
 --quick divides the sizes by 10 (a smoke run; the targets are for the full sizes).
 """
@@ -49,6 +51,7 @@ def main() -> None:
         "send": bench_send,
         "pacing": bench_pacing,
         "latency": bench_latency,
+        "ledger": bench_ledger,
     }
     for name, bench in benches.items():
         if args.only and name not in args.only:
@@ -455,6 +458,59 @@ class _Stopwatch:
         if self.first is None or self.last <= self.first:
             return 0.0
         return self.rows / (self.last - self.first) * 60
+
+
+def bench_ledger() -> None:
+    """Re-uploading a cumulative list: B posts only its new and edited rows (issue 16)."""
+    import random
+
+    import xlsxwriter
+
+    import importer
+    from importer.sandbox import running_sandbox
+
+    n = 2000 // SCALE
+    a_rows = rows(n)
+    new = rows(n + 50)[n:]
+    valid = [r for r in a_rows if r[8] != "ABCDE"]  # rows(): every 50th zip is invalid
+    edited = {r[0] for r in random.Random(7).sample(valid, 10)}
+    b_rows = [[*r[:5], "9 Changed Ave", *r[6:]] if r[0] in edited else r for r in a_rows]
+    b_rows += new
+    random.Random(1).shuffle(b_rows)
+    expected = len(edited) + sum(1 for r in new if r[8] != "ABCDE")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        a_path, b_path = tmp / "week46.csv", tmp / "week47.xlsx"
+        import csv
+
+        with a_path.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([COLUMNS, *a_rows])
+        book = xlsxwriter.Workbook(str(b_path))
+        sheet = book.add_worksheet("Leads")
+        for r, values in enumerate([COLUMNS, *b_rows]):
+            sheet.write_row(r, 0, values)
+        book.close()
+        with running_sandbox(port=0, rate_limit=0) as box:
+
+            def send(src: Path, out: str, **options: object) -> tuple[float, int]:
+                before = len(box.requests())
+                t0 = time.perf_counter()
+                importer.send(
+                    src, MAPPING, api_key=box.api_key, base_url=box.base_url, rate_limit=0,
+                    out=tmp / out, ledger=tmp / "ledger.sqlite", **options,
+                )  # fmt: skip
+                return time.perf_counter() - t0, len(box.requests()) - before
+
+            _, posted_a = send(a_path, "a.xlsx")
+            b_time, posted_b = send(b_path, "b.xlsx")
+            resend_time, posted_resend = send(b_path, "b-resend.xlsx", resend=True)
+    verdict = "ok" if posted_b == expected else "WRONG"
+    print(
+        f"  A posted {posted_a} rows; B posted {posted_b} (expected {expected}: the new valid "
+        f"rows and the {len(edited)} edited) {verdict}; B with --resend posted {posted_resend}",
+        flush=True,
+    )
+    report("send of B vs B with --resend", b_time, resend_time, 0.5)
 
 
 if __name__ == "__main__":
