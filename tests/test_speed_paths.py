@@ -490,6 +490,61 @@ def test_zip_places_judged_per_distinct_value_are_those_judged_per_row() -> None
     )
 
 
+# -- hostile cells: every fast path against its plain code, cell by cell ----------------------
+
+# PIECES and more of what a pasted or exported cell can hold: other control characters,
+# spaces and breaks outside ASCII, a combining accent, full-width and Arabic-Indic digits, a
+# zero-width space, letters whose case changes their length.
+HOSTILE = [
+    *PIECES, "\x01", "\x1c", "\x7f", "\x85", "\u3000", "\u2029", "\u0301", "\uff11", "\u0661",
+    "\u200b", "İ", "ß", "Σ", "12 Elm St", ", UT 84045", ", UT 84045-1234", "84045", "",
+]  # fmt: skip
+
+
+def hostile_columns(rng: random.Random, count: int) -> list[list[str]]:
+    """Columns of hostile cells: as generated, with only their ASCII cells, and ASCII but
+    for one cell (which sends a whole column down the general path of some shortcuts)."""
+    cells = awkward_cells(rng, count, longest=6, pieces=HOSTILE)
+    ascii_cells = [c for c in cells if c.isascii()]
+    return [cells, ascii_cells, [*ascii_cells[: count // 2], "Añasco", *ascii_cells[count // 2 :]]]
+
+
+def ten_digits_of_one_cell(cell: str) -> tuple[bool, bool]:
+    """The general path: (ten ASCII digits, a possible North American number)."""
+    ten = len(cell) == 10 and cell.isascii() and cell.isdigit()
+    possible = ten and cell[0] >= "2" and cell[1:3] != "11" and cell[3] >= "2"
+    return ten, possible
+
+
+PHONE_CELL_PIECES = [
+    "8015554444", "801", "555", "4444", "1", "0", "\x00", "\x00", " ", "\xa0", "-", "é",
+    "\uff18", "\u0668", "\u0301", "x",
+]  # fmt: skip
+
+
+def test_ten_digit_phones_column_wide_are_those_each_cell_is() -> None:
+    rng = random.Random(43)
+    generated = awkward_cells(rng, 20_000, longest=3, pieces=PHONE_CELL_PIECES)
+    ascii_cells = [c for c in generated if c.isascii()]
+    # A ten-character cell that is not ASCII sends the column to the unicode path.
+    for cells in (generated, ascii_cells, [*ascii_cells, "801555444é"]):
+        ten, possible = phones._ten_digits(pd.Series(cells, dtype=object))
+        expected = [ten_digits_of_one_cell(c) for c in cells]
+        assert list(zip(ten.tolist(), possible.tolist(), strict=True)) == expected
+        assert phones.is_mobile(pd.Series(cells, dtype=object)).tolist() == [p for _, p in expected]
+
+
+def test_a_phone_ending_in_nul_is_not_ten_digits_beside_a_non_ascii_cell() -> None:
+    # numpy's fixed-width strings drop the NULs ending a cell: "8015554444\x00" was
+    # read as ten digits, and passed as a mobile, when the column held non-ASCII text.
+    cells = ["8015554444\x00", "8015554444\x00\x00x", "801555444é", "8015554444"]
+
+    ten, possible = phones._ten_digits(pd.Series(cells, dtype=object))
+
+    assert ten.tolist() == [False, False, False, True]
+    assert possible.tolist() == [False, False, False, True]
+
+
 # -- the command line's process ----------------------------------------------------------------
 
 
