@@ -545,6 +545,27 @@ def test_a_phone_ending_in_nul_is_not_ten_digits_beside_a_non_ascii_cell() -> No
     assert possible.tolist() == [False, False, False, True]
 
 
+def any_case(rng: random.Random, text: str) -> str:
+    return "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in text)
+
+
+def test_po_boxes_in_any_case_are_found_beside_a_non_ascii_cell() -> None:
+    # The search for candidates in a column that is not all ASCII looked for "rawer" and
+    # "RAWER" only, and missed "PO DrAwer 5", which _is_box (ignoring case) takes.
+    rng = random.Random(47)
+    generated = [
+        "".join(any_case(rng, p) for p in rng.choices(BOX_PIECES, k=rng.randint(0, 3)))
+        for _ in range(20_000)
+    ]
+    for cells in (*hostile_columns(rng, 2_000), generated, [*generated, "Añasco"]):
+        found = ad.is_po_box(pd.Series(cells, dtype=object))
+        assert found.tolist() == [ad._is_box(cell) for cell in cells]
+    assert ad.is_po_box(pd.Series(["PO DrAwer 5", "Añasco"], dtype=object)).tolist() == [
+        True,
+        False,
+    ]
+
+
 # -- the command line's process ----------------------------------------------------------------
 
 
