@@ -566,6 +566,42 @@ def test_po_boxes_in_any_case_are_found_beside_a_non_ascii_cell() -> None:
     ]
 
 
+def rendered_row(layout, values: list[str]) -> str:
+    """The general path for one row: each filled part framed, the separator after the last
+    filled part before the next, the prefix and suffix around any text."""
+    text, pending, seen = "", "", False
+    for i, value in enumerate(values):
+        if value:
+            text += (pending if seen else "") + layout.openers[i] + value + layout.closers[i]
+            pending, seen = layout.separators[i], True
+    return layout.prefix + text + layout.suffix if seen else ""
+
+
+HOSTILE_TEMPLATES = [
+    "{A}\x00{B}",
+    "\x00{A}\x00",
+    "{A}\x1f{B}\n{C}",
+    '"{A}"\x00({B})\u2028{C}',
+    "\u3000{A}, {B}\x00",
+]
+
+
+def test_templates_with_hostile_literals_render_as_each_row_would() -> None:
+    # numpy made the separators, prefix and suffix numpy strings in the part-by-part
+    # path, dropping a NUL ending one: "{A}\x00{B}" gave "ab", not "a\x00b".
+    rng = random.Random(53)
+    for template in HOSTILE_TEMPLATES:
+        layout = template_layout(template)
+        for rows in (1, 9, 400):
+            parts = [
+                np.array([c.strip() for c in awkward_cells(rng, rows, 3, HOSTILE)], dtype=object)
+                for _ in layout.columns
+            ]
+            expected = [rendered_row(layout, list(row)) for row in zip(*parts, strict=True)]
+            assert _render_by_filled_parts(layout, parts, rows).tolist() == expected, template
+            assert _render_part_by_part(layout, parts, rows).tolist() == expected, template
+
+
 # -- the command line's process ----------------------------------------------------------------
 
 
