@@ -34,7 +34,7 @@ from importer.results.write import FORMULA_STARTS, _csv_cells, _csv_line, _prefi
 from importer.sending.sender import LeadSender, SenderConfig
 from importer.sending.transport import Transport
 from importer.validation import address as ad
-from importer.validation import leads, phones
+from importer.validation import canonical, leads, phones
 from importer.validation import normalize as nz
 from importer.validation.canonical import canonical_cells
 from tests.hostile import RawServer, answer, read_request
@@ -600,6 +600,82 @@ def test_templates_with_hostile_literals_render_as_each_row_would() -> None:
             expected = [rendered_row(layout, list(row)) for row in zip(*parts, strict=True)]
             assert _render_by_filled_parts(layout, parts, rows).tolist() == expected, template
             assert _render_part_by_part(layout, parts, rows).tolist() == expected, template
+
+
+def test_shortcuts_over_hostile_cells_give_the_plain_answer_for_each_cell() -> None:
+    rng = random.Random(59)
+    for cells in hostile_columns(rng, 5_000):
+        values = pd.Series(cells, dtype=object)
+        assert nz.strip(values).tolist() == [c.strip() for c in cells]
+        assert nz.lower(values).tolist() == [c.lower() for c in cells]
+        expected = values.str.fullmatch(syntax.EMAIL_PATTERN, case=False).astype(bool)
+        assert syntax.is_email(values).tolist() == expected.tolist()
+        hashed = [apply_module._HASH_DROP.sub("", c.lower()).encode("utf-8") for c in cells]
+        assert apply_module._hash_cells(cells) == hashed
+        assert phones._without_punctuation(values).tolist() == [
+            phones._PHONE_PUNCTUATION_RE.sub("", c) for c in cells
+        ]
+        assert _prefixed(cells, FORMULA_STARTS, add=True) == neutralized_one_by_one(cells)
+        columns = [cells, cells[::-1]]
+        fast = "".join(map(_csv_line, zip(*map(_csv_cells, columns), strict=True)))
+        assert fast == csv_writer_text(None, columns)
+        for few in (True, False):  # what normalizing knows, against the rules themselves
+            _, normalized = nz.normalize_column(values, phones.normalize_mobile, few_distinct=few)
+            known = normalized.tested(phones.is_mobile)
+            assert known is not None
+            assert known.tolist() == phones.is_mobile(normalized.values).tolist()
+
+
+HOSTILE_ADDRESS_PIECES = [
+    "12 Elm St", "a\x00b", "\x00", "x", "Main 12345", "Apt 84601-1234", "é", "١٢", "\uff11",
+    "\u0301", ", ", ",", " ", "  ", " ,", "\xa0", "\u3000", "\u2028", "\x1f", "\x01", "\x7f",
+    "\n", ";", "UT", "ut", "AA", "PR", " 84045", "84045", "-1234", ", Provo",
+]  # fmt: skip
+
+
+def hostile_addresses(rng: random.Random, count: int) -> list[str]:
+    """Cells near the canonical shape, with hostile pieces inside, around or instead."""
+    cells = []
+    for _ in range(count):
+        street = "".join(rng.choices(HOSTILE_ADDRESS_PIECES, k=rng.randint(1, 3)))
+        state = rng.choice(["UT", "PR", "ut", "AA", "U\x00", "ＵＴ"])
+        zip_code = rng.choice(["84045", "84045-1234", "8404", "84045\x00", "٨٤٠٤٥", "８４０４５"])
+        middle = rng.choice([", ", ",", " , ", ",\x00 ", ",\xa0", ", "])
+        cells.append(f"{street}{middle}{state} {zip_code}")
+    return cells
+
+
+@pytest.mark.parametrize("block", [7, 1 << 16])
+def test_hostile_addresses_parse_column_wide_as_each_cell_does(
+    monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(canonical, "_BLOCK", block)  # cells looked at together
+    rng = random.Random(61)
+    cells = [*hostile_addresses(rng, 3_000), *awkward_cells(rng, 1_000, 6, HOSTILE)]
+    cells = [c.strip() for c in cells]
+
+    parsed = ad.parse_addresses(pd.Series(cells, dtype=object))
+
+    for cell, row in zip(cells, parsed.itertuples(index=False, name=None), strict=True):
+        assert row == tuple(ad.parse_address(cell) if cell else ad._EMPTY), cell
+
+
+def test_canonical_cells_across_a_block_boundary_are_those_each_cell_shows() -> None:
+    rng = random.Random(67)
+    shapes = ["12 Elm St, UT 84045", "x, PR 00901-1234", "a\x00b, UT 84045", "", "é, UT 84045"]
+    shapes += ["12 Elm St,UT 84045", "Main 12345, UT 84045", "\x01, UT 84045", "a"]
+    cells = [rng.choice(shapes) for _ in range((1 << 16) + 300)]
+
+    groups = canonical_cells(cells)
+
+    found = sorted(np.concatenate([group.rows for group in groups]).tolist())
+    control = re.compile("[\x01-\x1f]")
+    shaped = [
+        i
+        for i, cell in enumerate(cells)
+        if cell.isascii() and not control.search(cell) and ad._canonical(cell)
+    ]
+    assert found == shaped
 
 
 # -- the command line's process ----------------------------------------------------------------
