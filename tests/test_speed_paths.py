@@ -34,7 +34,7 @@ from importer.results.write import FORMULA_STARTS, _csv_cells, _csv_line, _prefi
 from importer.sending.sender import LeadSender, SenderConfig
 from importer.sending.transport import Transport
 from importer.validation import address as ad
-from importer.validation import leads, phones
+from importer.validation import canonical, leads, phones
 from importer.validation import normalize as nz
 from importer.validation.canonical import canonical_cells
 from tests.hostile import RawServer, answer, read_request
@@ -488,6 +488,194 @@ def test_zip_places_judged_per_distinct_value_are_those_judged_per_row() -> None
             & ~usps.zip_in_state(frame["zip"], frame["state"])
         ).tolist()
     )
+
+
+# -- hostile cells: every fast path against its plain code, cell by cell ----------------------
+
+# PIECES and more of what a pasted or exported cell can hold: other control characters,
+# spaces and breaks outside ASCII, a combining accent, full-width and Arabic-Indic digits, a
+# zero-width space, letters whose case changes their length.
+HOSTILE = [
+    *PIECES, "\x01", "\x1c", "\x7f", "\x85", "\u3000", "\u2029", "\u0301", "\uff11", "\u0661",
+    "\u200b", "İ", "ß", "Σ", "12 Elm St", ", UT 84045", ", UT 84045-1234", "84045", "",
+]  # fmt: skip
+
+
+def hostile_columns(rng: random.Random, count: int) -> list[list[str]]:
+    """Columns of hostile cells: as generated, with only their ASCII cells, and ASCII but
+    for one cell (which sends a whole column down the general path of some shortcuts)."""
+    cells = awkward_cells(rng, count, longest=6, pieces=HOSTILE)
+    ascii_cells = [c for c in cells if c.isascii()]
+    return [cells, ascii_cells, [*ascii_cells[: count // 2], "Añasco", *ascii_cells[count // 2 :]]]
+
+
+def ten_digits_of_one_cell(cell: str) -> tuple[bool, bool]:
+    """The general path: (ten ASCII digits, a possible North American number)."""
+    ten = len(cell) == 10 and cell.isascii() and cell.isdigit()
+    possible = ten and cell[0] >= "2" and cell[1:3] != "11" and cell[3] >= "2"
+    return ten, possible
+
+
+PHONE_CELL_PIECES = [
+    "8015554444", "801", "555", "4444", "1", "0", "\x00", "\x00", " ", "\xa0", "-", "é",
+    "\uff18", "\u0668", "\u0301", "x",
+]  # fmt: skip
+
+
+def test_ten_digit_phones_column_wide_are_those_each_cell_is() -> None:
+    rng = random.Random(43)
+    generated = awkward_cells(rng, 20_000, longest=3, pieces=PHONE_CELL_PIECES)
+    ascii_cells = [c for c in generated if c.isascii()]
+    # A ten-character cell that is not ASCII sends the column to the unicode path.
+    for cells in (generated, ascii_cells, [*ascii_cells, "801555444é"]):
+        ten, possible = phones._ten_digits(pd.Series(cells, dtype=object))
+        expected = [ten_digits_of_one_cell(c) for c in cells]
+        assert list(zip(ten.tolist(), possible.tolist(), strict=True)) == expected
+        assert phones.is_mobile(pd.Series(cells, dtype=object)).tolist() == [p for _, p in expected]
+
+
+def test_a_phone_ending_in_nul_is_not_ten_digits_beside_a_non_ascii_cell() -> None:
+    # numpy's fixed-width strings drop the NULs ending a cell: "8015554444\x00" was
+    # read as ten digits, and passed as a mobile, when the column held non-ASCII text.
+    cells = ["8015554444\x00", "8015554444\x00\x00x", "801555444é", "8015554444"]
+
+    ten, possible = phones._ten_digits(pd.Series(cells, dtype=object))
+
+    assert ten.tolist() == [False, False, False, True]
+    assert possible.tolist() == [False, False, False, True]
+
+
+def any_case(rng: random.Random, text: str) -> str:
+    return "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in text)
+
+
+def test_po_boxes_in_any_case_are_found_beside_a_non_ascii_cell() -> None:
+    # The search for candidates in a column that is not all ASCII looked for "rawer" and
+    # "RAWER" only, and missed "PO DrAwer 5", which _is_box (ignoring case) takes.
+    rng = random.Random(47)
+    generated = [
+        "".join(any_case(rng, p) for p in rng.choices(BOX_PIECES, k=rng.randint(0, 3)))
+        for _ in range(20_000)
+    ]
+    for cells in (*hostile_columns(rng, 2_000), generated, [*generated, "Añasco"]):
+        found = ad.is_po_box(pd.Series(cells, dtype=object))
+        assert found.tolist() == [ad._is_box(cell) for cell in cells]
+    assert ad.is_po_box(pd.Series(["PO DrAwer 5", "Añasco"], dtype=object)).tolist() == [
+        True,
+        False,
+    ]
+
+
+def rendered_row(layout, values: list[str]) -> str:
+    """The general path for one row: each filled part framed, the separator after the last
+    filled part before the next, the prefix and suffix around any text."""
+    text, pending, seen = "", "", False
+    for i, value in enumerate(values):
+        if value:
+            text += (pending if seen else "") + layout.openers[i] + value + layout.closers[i]
+            pending, seen = layout.separators[i], True
+    return layout.prefix + text + layout.suffix if seen else ""
+
+
+HOSTILE_TEMPLATES = [
+    "{A}\x00{B}",
+    "\x00{A}\x00",
+    "{A}\x1f{B}\n{C}",
+    '"{A}"\x00({B})\u2028{C}',
+    "\u3000{A}, {B}\x00",
+]
+
+
+def test_templates_with_hostile_literals_render_as_each_row_would() -> None:
+    # numpy made the separators, prefix and suffix numpy strings in the part-by-part
+    # path, dropping a NUL ending one: "{A}\x00{B}" gave "ab", not "a\x00b".
+    rng = random.Random(53)
+    for template in HOSTILE_TEMPLATES:
+        layout = template_layout(template)
+        for rows in (1, 9, 400):
+            parts = [
+                np.array([c.strip() for c in awkward_cells(rng, rows, 3, HOSTILE)], dtype=object)
+                for _ in layout.columns
+            ]
+            expected = [rendered_row(layout, list(row)) for row in zip(*parts, strict=True)]
+            assert _render_by_filled_parts(layout, parts, rows).tolist() == expected, template
+            assert _render_part_by_part(layout, parts, rows).tolist() == expected, template
+
+
+def test_shortcuts_over_hostile_cells_give_the_plain_answer_for_each_cell() -> None:
+    rng = random.Random(59)
+    for cells in hostile_columns(rng, 5_000):
+        values = pd.Series(cells, dtype=object)
+        assert nz.strip(values).tolist() == [c.strip() for c in cells]
+        assert nz.lower(values).tolist() == [c.lower() for c in cells]
+        expected = values.str.fullmatch(syntax.EMAIL_PATTERN, case=False).astype(bool)
+        assert syntax.is_email(values).tolist() == expected.tolist()
+        hashed = [apply_module._HASH_DROP.sub("", c.lower()).encode("utf-8") for c in cells]
+        assert apply_module._hash_cells(cells) == hashed
+        assert phones._without_punctuation(values).tolist() == [
+            phones._PHONE_PUNCTUATION_RE.sub("", c) for c in cells
+        ]
+        assert _prefixed(cells, FORMULA_STARTS, add=True) == neutralized_one_by_one(cells)
+        columns = [cells, cells[::-1]]
+        fast = "".join(map(_csv_line, zip(*map(_csv_cells, columns), strict=True)))
+        assert fast == csv_writer_text(None, columns)
+        for few in (True, False):  # what normalizing knows, against the rules themselves
+            _, normalized = nz.normalize_column(values, phones.normalize_mobile, few_distinct=few)
+            known = normalized.tested(phones.is_mobile)
+            assert known is not None
+            assert known.tolist() == phones.is_mobile(normalized.values).tolist()
+
+
+HOSTILE_ADDRESS_PIECES = [
+    "12 Elm St", "a\x00b", "\x00", "x", "Main 12345", "Apt 84601-1234", "é", "١٢", "\uff11",
+    "\u0301", ", ", ",", " ", "  ", " ,", "\xa0", "\u3000", "\u2028", "\x1f", "\x01", "\x7f",
+    "\n", ";", "UT", "ut", "AA", "PR", " 84045", "84045", "-1234", ", Provo",
+]  # fmt: skip
+
+
+def hostile_addresses(rng: random.Random, count: int) -> list[str]:
+    """Cells near the canonical shape, with hostile pieces inside, around or instead."""
+    cells = []
+    for _ in range(count):
+        street = "".join(rng.choices(HOSTILE_ADDRESS_PIECES, k=rng.randint(1, 3)))
+        state = rng.choice(["UT", "PR", "ut", "AA", "U\x00", "ＵＴ"])
+        zip_code = rng.choice(["84045", "84045-1234", "8404", "84045\x00", "٨٤٠٤٥", "８４０４５"])
+        middle = rng.choice([", ", ",", " , ", ",\x00 ", ",\xa0", ", "])
+        cells.append(f"{street}{middle}{state} {zip_code}")
+    return cells
+
+
+@pytest.mark.parametrize("block", [7, 1 << 16])
+def test_hostile_addresses_parse_column_wide_as_each_cell_does(
+    monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(canonical, "_BLOCK", block)  # cells looked at together
+    rng = random.Random(61)
+    cells = [*hostile_addresses(rng, 3_000), *awkward_cells(rng, 1_000, 6, HOSTILE)]
+    cells = [c.strip() for c in cells]
+
+    parsed = ad.parse_addresses(pd.Series(cells, dtype=object))
+
+    for cell, row in zip(cells, parsed.itertuples(index=False, name=None), strict=True):
+        assert row == tuple(ad.parse_address(cell) if cell else ad._EMPTY), cell
+
+
+def test_canonical_cells_across_a_block_boundary_are_those_each_cell_shows() -> None:
+    rng = random.Random(67)
+    shapes = ["12 Elm St, UT 84045", "x, PR 00901-1234", "a\x00b, UT 84045", "", "é, UT 84045"]
+    shapes += ["12 Elm St,UT 84045", "Main 12345, UT 84045", "\x01, UT 84045", "a"]
+    cells = [rng.choice(shapes) for _ in range((1 << 16) + 300)]
+
+    groups = canonical_cells(cells)
+
+    found = sorted(np.concatenate([group.rows for group in groups]).tolist())
+    control = re.compile("[\x01-\x1f]")
+    shaped = [
+        i
+        for i, cell in enumerate(cells)
+        if cell.isascii() and not control.search(cell) and ad._canonical(cell)
+    ]
+    assert found == shaped
 
 
 # -- the command line's process ----------------------------------------------------------------

@@ -332,9 +332,15 @@ def _render_part_by_part(layout: _Layout, parts: list[np.ndarray], rows: int) ->
         filled = part != ""
         framed = np.where(filled, layout.openers[i] + part + layout.closers[i], "")
         result = result + np.where(seen & filled, pending, "") + framed
-        pending = np.where(filled, layout.separators[i], pending)
+        pending = np.where(filled, _literal(layout.separators[i]), pending)
         seen |= filled
-    return np.where(seen, layout.prefix + result + layout.suffix, "")
+    return np.where(seen, _literal(layout.prefix) + result + _literal(layout.suffix), "")
+
+
+def _literal(text: str) -> np.ndarray:
+    """A template's literal text as an object array of one, to broadcast over the rows:
+    a bare str would become a numpy string first, which drops a NUL ending it."""
+    return np.array([text], dtype=object)
 
 
 # ---------------------------------------------------------------- hash ids

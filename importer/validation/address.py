@@ -46,7 +46,7 @@ _RURAL_ROUTE = re.compile(
     r"\b(?:r\.?\s?r\.?|hc|rfd|rural\s+route|star\s+route|route|rte)\s*#?\s*\d+[\s,]+box\b",
     re.IGNORECASE,
 )
-_MAYBE_BOX = re.compile(r"[bB]|rawer|RAWER")
+_MAYBE_BOX = re.compile(r"[bB]|(?i:rawer)")  # "DrAwer" too, as _PO_BOX ignores case
 _BOX_WORDS = ("box", "bx", "pob", "pmb", "drawer")  # in ASCII text, one is in every box
 
 _BREAKS = re.compile(r"\s*[\r\n]+\s*")

@@ -147,10 +147,12 @@ def _ten_digits(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _ten_digits_unicode(cells: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """_ten_digits for a column holding non-ASCII text: one fixed-width unicode array."""
-    # Eleven wide, so that a longer cell shows a character in the last column.
-    chars = np.array(cells, dtype="U11").view(np.uint32).reshape(len(cells), 11)
-    numbers = chars[:, :10].astype(np.int64) - ord("0")
-    ten = ((numbers >= 0) & (numbers <= 9)).all(axis=1) & (chars[:, 10] == 0)
+    # Ten characters long, counted with len: numpy drops the NULs that end a cell, so a
+    # fixed width would take "8015554444\x00" for ten digits.
+    sized = np.fromiter(map(len, cells), dtype=np.int64, count=len(cells)) == 10
+    chars = np.array(cells, dtype="U10").view(np.uint32).reshape(len(cells), 10)
+    numbers = chars.astype(np.int64) - ord("0")
+    ten = ((numbers >= 0) & (numbers <= 9)).all(axis=1) & sized
     area = (numbers[:, 0] >= 2) & ~((numbers[:, 1] == 1) & (numbers[:, 2] == 1))
     exchange = numbers[:, 3] >= 2
     return ten, ten & area & exchange
