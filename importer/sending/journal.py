@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +21,12 @@ if TYPE_CHECKING:
 # not say where its rows went, so its rows cannot be counted as done anywhere.
 JOURNAL_FORMAT = "2"
 FRESH_HINT = "use --fresh to start over, or -o for another output"
-# The WAL is synced to the disk at the first commit after this many seconds (and on close):
-# a kill loses no recorded row, a power cut at most this last second's (sent again on
-# resume, as updates of the same leads). A sync per row (~0.3 ms) would cost a fast send a
-# quarter of its time; at the API's 300 rows a minute it is one sync per 5 rows anyway.
+# The WAL is synced to the disk at the first commit after this many seconds (and on close),
+# or this long after the last sync by a thread when no commit comes (the run waits on a
+# retry, a rate limit or a slow answer): a kill loses no recorded row, a power cut at most
+# this last second's (sent again on resume, as updates of the same leads). A sync per row
+# (~0.3 ms) would cost a fast send a quarter of its time; at the API's 300 rows a minute it
+# is one sync per 5 rows anyway.
 SYNC_EVERY_SECONDS = 1.0
 # What each identity key means to a user, for the "made for another ..." message.
 IDENTITY_WORDS = {
@@ -86,8 +90,8 @@ class Journal:
 
     Every `record` commits before it returns, so a crash or a kill of the importer loses
     at most the rows in flight; the disk is synced by the first commit SYNC_EVERY_SECONDS
-    after the last sync, and on close, so a power cut loses only the rows since. The file
-    is locked while open
+    after the last sync (by a thread at that time when no commit comes), and on close, so
+    a power cut loses only the rows since. The file is locked while open
     (a second run writing the same output is refused) and remembers the run identity it
     was made for.
     """
@@ -96,6 +100,7 @@ class Journal:
         self.path = path
         self._db = connection
         self._synced = time.monotonic()
+        self._later = _LaterSync(Path(f"{path}-wal").absolute())
 
     @classmethod
     def open(cls, path: Path, run_identity: dict[str, str], fresh: bool = False) -> Journal:
@@ -194,10 +199,16 @@ class Journal:
             # returns; under synchronous=FULL the commit syncs the WAL, the rows before too.
             if sync:
                 self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(_RECORD, values)
+            try:
+                self._db.execute(_RECORD, values)
+            finally:  # NORMAL again even when the commit failed (a full disk)
+                if sync:
+                    self._db.execute("PRAGMA synchronous=NORMAL")
             if sync:
-                self._db.execute("PRAGMA synchronous=NORMAL")
                 self._synced = now
+                self._later.cancel()
+            else:  # synced by the next commit, or by the thread if none comes in time
+                self._later.due(self._synced + SYNC_EVERY_SECONDS)
         except sqlite3.Error as exc:
             raise JournalError(
                 f"{self.path}: cannot record the outcome of row {row} in the journal "
@@ -216,13 +227,88 @@ class Journal:
 
     def close(self) -> None:
         """Close the file; closing checkpoints the WAL, which syncs the rows recorded."""
-        self._db.close()
+        try:
+            self._later.stop()
+        finally:
+            self._db.close()
 
     def __enter__(self) -> Journal:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class _LaterSync:
+    """Syncs the journal's WAL file when rows committed without a sync would otherwise
+    wait for the next commit: a run waiting minutes on retries, a rate limit or a slow
+    answer still has its rows on the disk SYNC_EVERY_SECONDS after the last sync.
+
+    One thread, started on the first row left unsynced and idle while none is. It never
+    touches the SQLite connection (that stays the recording thread's): it fsyncs the WAL
+    file, which is what a synchronous=FULL commit does in WAL mode. A frame half-written
+    meanwhile is past the last commit the WAL records, which SQLite's recovery ignores.
+    """
+
+    def __init__(self, wal: Path) -> None:
+        self._wal = wal
+        self._cond = threading.Condition()
+        self._due: float | None = None  # when to sync (None: nothing waits for a sync)
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def due(self, when: float) -> None:
+        """A row was committed without a sync: sync at `when` unless cancelled first."""
+        with self._cond:
+            if self._due is not None or self._stopped:
+                return  # an earlier unsynced row already set the time
+            self._due = when
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="enerflo-import journal sync", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def cancel(self) -> None:
+        """A commit synced the disk: nothing waits (the thread sees it when it wakes)."""
+        with self._cond:
+            self._due = None
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._stopped:
+                if self._due is None:
+                    self._cond.wait()
+                    continue
+                left = self._due - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                self._due = None
+                _sync_file(self._wal)
+
+
+def _sync_file(path: Path) -> None:
+    # Windows' fsync (_commit) needs a descriptor open for writing; nothing is written.
+    mode = os.O_RDWR if os.name == "nt" else os.O_RDONLY
+    try:
+        fd = os.open(path, mode)
+    except OSError:
+        return  # no WAL file: nothing committed is waiting in one
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # a failing disk: the next commit's sync, or close's checkpoint, reports it
+    finally:
+        os.close(fd)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

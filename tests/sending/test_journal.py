@@ -7,11 +7,13 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import pytest
 
 import importer
-from importer.errors import BadInputError, RunError
+from importer.errors import BadInputError, JournalError, RunError
 from importer.models import RowStatus
 from importer.sending import journal as journal_module
 from importer.sending.journal import Journal, JournalEntry
@@ -206,3 +208,46 @@ def test_a_journal_of_the_older_format_is_refused(path):
     db.close()
     with pytest.raises(BadInputError, match="journal format 1 is not one this version reads"):
         Journal.open(path, IDENTITY)
+
+
+def test_rows_recorded_before_the_run_waits_reach_the_disk_within_a_second(path, monkeypatch):
+    # A row committed less than a second after the last sync is not synced by its own
+    # commit. If the run then waits (a Retry-After, backoff, a slow answer), no next commit
+    # comes to sync it: the journal must sync it anyway, or a power cut minutes later loses
+    # it, against "at most the last second's entries" (docs/sending.md).
+    wal = path.with_name(path.name + "-wal")
+    synced = threading.Event()
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        if wal.exists() and os.path.samestat(os.fstat(fd), wal.stat()):
+            synced.set()
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with Journal.open(path, IDENTITY, fresh=False) as journal:
+        journal._synced = time.monotonic()  # a row has just synced the disk
+        journal.record(2, "r2", outcome(RowStatus.CREATED, lead_id="5"), AT)
+        assert journal._db.execute("PRAGMA synchronous").fetchone() == (1,)  # not by its commit
+        # No other record, no close: the run is waiting.
+        assert synced.wait(10), "the row stayed unsynced while the run waited"
+        assert journal.outcomes()[2].lead_id == "5"
+    assert not [t for t in threading.enumerate() if t.name == "enerflo-import journal sync"]
+
+
+def test_a_commit_that_fails_while_syncing_puts_synchronous_back_to_normal(path):
+    with Journal.open(path, IDENTITY, fresh=False) as journal:
+        # A real SQLite failure of the INSERT, as a full disk gives it.
+        journal._db.execute(
+            "CREATE TEMP TRIGGER refuse BEFORE INSERT ON attempts WHEN NEW.row = 7 "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+        journal._synced = time.monotonic() - 10  # this row's commit is the one that syncs
+        with pytest.raises(JournalError) as info:
+            journal.record(7, "r7", outcome(RowStatus.CREATED, lead_id="5"), AT)
+        assert "cannot record the outcome of row 7" in info.value.message
+        assert f"the disk holding {path.parent} has" in info.value.message
+        # Back to NORMAL: not a sync on every later commit of the connection.
+        assert journal._db.execute("PRAGMA synchronous").fetchone() == (1,)
+        journal.record(8, "r8", outcome(RowStatus.CREATED, lead_id="6"), AT)
+        assert sorted(journal.outcomes()) == [8]
