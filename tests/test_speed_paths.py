@@ -614,6 +614,7 @@ def test_shortcuts_over_hostile_cells_give_the_plain_answer_for_each_cell() -> N
         assert apply_module._hash_cells(cells) == hashed
         blank = apply_module._blank(np.array(cells, dtype=object))
         assert blank.tolist() == [not c or c.isspace() for c in cells]
+        assert leads._zip5(values).tolist() == [c[:5] for c in cells]
         assert phones._without_punctuation(values).tolist() == [
             phones._PHONE_PUNCTUATION_RE.sub("", c) for c in cells
         ]
