@@ -681,6 +681,30 @@ def test_canonical_cells_across_a_block_boundary_are_those_each_cell_shows() -> 
     assert found == shaped
 
 
+def rows_with_bad_spacing_by_regex(encoded: bytes, starts: np.ndarray) -> np.ndarray:
+    """The plain rule: each pattern searched in the bytes, each hit's row."""
+    hits = [
+        m.start() for pattern in (b"  ", b" ,", b",(?! )") for m in re.finditer(pattern, encoded)
+    ]
+    hits += [m.start() for m in re.finditer(b"[\x01-\x1f]", encoded)]
+    return np.unique(np.searchsorted(starts, hits, side="right") - 1)
+
+
+def test_rows_with_bad_spacing_are_those_the_byte_patterns_find() -> None:
+    rng = random.Random(71)
+    pieces = ["a", " ", ",", ", ", "  ", " ,", "\x00", "\x01", "\t", "\x1f", "\x7f", "x ", ","]
+    for _ in range(2_000):
+        cells = [
+            "".join(rng.choices(pieces, k=rng.randint(0, 5))) for _ in range(rng.randint(1, 6))
+        ]
+        encoded = ("\x00" * canonical._TAIL + "\x00".join(cells)).encode("ascii")
+        lengths = np.array([len(c) for c in cells], dtype=np.int64)
+        starts = np.cumsum(lengths + 1) - 1 + canonical._TAIL - lengths
+        data = np.frombuffer(encoded, dtype=np.uint8)
+        fast = canonical._rows_with_bad_spacing(data, starts)
+        assert fast.tolist() == rows_with_bad_spacing_by_regex(encoded, starts).tolist(), cells
+
+
 # -- the command line's process ----------------------------------------------------------------
 
 
