@@ -333,6 +333,29 @@ def test_canonical_cells_are_found_column_wide_and_split_like_parse_address() ->
             assert ad.parse_address(cells[i]) == (cells[i], street, state, zip_code, "", "", "")
 
 
+@pytest.mark.parametrize("block", [5, 1 << 16])
+def test_canonical_zips_read_as_numbers_are_the_text_each_cell_ends_with(
+    monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(canonical, "_BLOCK", block)
+    rng = random.Random(73)
+    cells = []
+    for _ in range(3_000):  # zips with leading zeros, ZIP+4s, beside cells that are not canonical
+        zip_code = f"{rng.choice([0, 7, 99, 1234, 84045, 99999, rng.randrange(100_000)]):05d}"
+        if rng.random() < 0.5:
+            zip_code += f"-{rng.choice([0, 1, 999, 9999, rng.randrange(10_000)]):04d}"
+        cells.append(
+            rng.choice(["1 A St, UT ", "x, PR ", "12 Elm St , UT ", "a\x00b, UT "]) + zip_code
+        )
+
+    for quick in canonical_cells(cells):
+        for i, street, state, zip_code in zip(
+            quick.rows, quick.street, quick.state, quick.zip, strict=True
+        ):
+            assert cells[i] == f"{street}, {state} {zip_code}"
+            assert ad.parse_address(cells[i])[1:4] == (street, state, zip_code)
+
+
 def test_the_per_cell_quick_path_refuses_a_space_before_the_state_comma() -> None:
     cell = "12 Elm St , UT 84045"
 
