@@ -333,6 +333,29 @@ def test_canonical_cells_are_found_column_wide_and_split_like_parse_address() ->
             assert ad.parse_address(cells[i]) == (cells[i], street, state, zip_code, "", "", "")
 
 
+@pytest.mark.parametrize("block", [5, 1 << 16])
+def test_canonical_zips_read_as_numbers_are_the_text_each_cell_ends_with(
+    monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    monkeypatch.setattr(canonical, "_BLOCK", block)
+    rng = random.Random(73)
+    cells = []
+    for _ in range(3_000):  # zips with leading zeros, ZIP+4s, beside cells that are not canonical
+        zip_code = f"{rng.choice([0, 7, 99, 1234, 84045, 99999, rng.randrange(100_000)]):05d}"
+        if rng.random() < 0.5:
+            zip_code += f"-{rng.choice([0, 1, 999, 9999, rng.randrange(10_000)]):04d}"
+        cells.append(
+            rng.choice(["1 A St, UT ", "x, PR ", "12 Elm St , UT ", "a\x00b, UT "]) + zip_code
+        )
+
+    for quick in canonical_cells(cells):
+        for i, street, state, zip_code in zip(
+            quick.rows, quick.street, quick.state, quick.zip, strict=True
+        ):
+            assert cells[i] == f"{street}, {state} {zip_code}"
+            assert ad.parse_address(cells[i])[1:4] == (street, state, zip_code)
+
+
 def test_the_per_cell_quick_path_refuses_a_space_before_the_state_comma() -> None:
     cell = "12 Elm St , UT 84045"
 
@@ -612,6 +635,9 @@ def test_shortcuts_over_hostile_cells_give_the_plain_answer_for_each_cell() -> N
         assert syntax.is_email(values).tolist() == expected.tolist()
         hashed = [apply_module._HASH_DROP.sub("", c.lower()).encode("utf-8") for c in cells]
         assert apply_module._hash_cells(cells) == hashed
+        blank = apply_module._blank(np.array(cells, dtype=object))
+        assert blank.tolist() == [not c or c.isspace() for c in cells]
+        assert leads._zip5(values).tolist() == [c[:5] for c in cells]
         assert phones._without_punctuation(values).tolist() == [
             phones._PHONE_PUNCTUATION_RE.sub("", c) for c in cells
         ]
@@ -676,6 +702,30 @@ def test_canonical_cells_across_a_block_boundary_are_those_each_cell_shows() -> 
         if cell.isascii() and not control.search(cell) and ad._canonical(cell)
     ]
     assert found == shaped
+
+
+def rows_with_bad_spacing_by_regex(encoded: bytes, starts: np.ndarray) -> np.ndarray:
+    """The plain rule: each pattern searched in the bytes, each hit's row."""
+    hits = [
+        m.start() for pattern in (b"  ", b" ,", b",(?! )") for m in re.finditer(pattern, encoded)
+    ]
+    hits += [m.start() for m in re.finditer(b"[\x01-\x1f]", encoded)]
+    return np.unique(np.searchsorted(starts, hits, side="right") - 1)
+
+
+def test_rows_with_bad_spacing_are_those_the_byte_patterns_find() -> None:
+    rng = random.Random(71)
+    pieces = ["a", " ", ",", ", ", "  ", " ,", "\x00", "\x01", "\t", "\x1f", "\x7f", "x ", ","]
+    for _ in range(2_000):
+        cells = [
+            "".join(rng.choices(pieces, k=rng.randint(0, 5))) for _ in range(rng.randint(1, 6))
+        ]
+        encoded = ("\x00" * canonical._TAIL + "\x00".join(cells)).encode("ascii")
+        lengths = np.array([len(c) for c in cells], dtype=np.int64)
+        starts = np.cumsum(lengths + 1) - 1 + canonical._TAIL - lengths
+        data = np.frombuffer(encoded, dtype=np.uint8)
+        fast = canonical._rows_with_bad_spacing(data, starts)
+        assert fast.tolist() == rows_with_bad_spacing_by_regex(encoded, starts).tolist(), cells
 
 
 # -- the command line's process ----------------------------------------------------------------

@@ -137,8 +137,12 @@ def _spreadsheet_errors(values: np.ndarray) -> np.ndarray:
 
 
 def _blank(values: np.ndarray) -> np.ndarray:
-    # Blank = empty or all whitespace; a plain loop is ~5x quicker than .str.strip here.
-    return np.array([not v or v.isspace() for v in values.tolist()], dtype=bool)
+    # Blank = empty or all whitespace ("".isspace() is False, hence the two tests).
+    # str.isspace mapped in C, plus one array comparison: twice as quick as a loop over
+    # the cells, itself ~5x quicker than .str.strip (python benchmarks/run.py --only
+    # dry_heavy, three defaults).
+    spaces = np.fromiter(map(str.isspace, values.tolist()), dtype=bool, count=len(values))
+    return spaces | (values == "")
 
 
 def _apply_source(cells: _Cells, ref: FieldRef, source: FieldSource) -> pd.Series:
