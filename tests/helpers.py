@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 from click.testing import CliRunner, Result
@@ -101,3 +102,20 @@ def wait_for(condition: Callable[[], bool], proc: subprocess.Popen | None = None
             raise AssertionError(f"process ended first: {proc.communicate()}")
         assert time.monotonic() < deadline, "the condition never came true"
         time.sleep(0.02)
+
+
+def assert_sent_as_validated(sandbox: Any, source: Path, mapping: Path, validated: Any) -> None:
+    """Send `source` to `sandbox`: every row the dry run `validated` called valid is
+    accepted, and the rows it called invalid are invalid on send too."""
+    import importer
+    from importer.models import ACCEPTED
+
+    sent = importer.send(
+        source, mapping, base_url=sandbox.base_url, api_key=sandbox.api_key,
+        out=validated.out.with_name("send.csv"), rate_limit=0,
+    )  # fmt: skip
+    status, outcome = validated.results["import_status"], sent.results["import_status"]
+    was_valid = status == "valid"
+    refused = sent.results.loc[was_valid & ~outcome.isin(ACCEPTED), "import_message"]
+    assert refused.to_dict() == {}, "validate called these rows valid; the sandbox refused them"
+    assert (outcome == "invalid").equals(~was_valid)  # the same verdicts on send

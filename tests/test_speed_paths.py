@@ -354,6 +354,13 @@ def test_canonical_zips_read_as_numbers_are_the_text_each_cell_ends_with(
         ):
             assert cells[i] == f"{street}, {state} {zip_code}"
             assert ad.parse_address(cells[i])[1:4] == (street, state, zip_code)
+    # ... and every cell in the canonical shape was found, zero-padded zips included.
+    found = sorted(np.concatenate([q.rows for q in canonical_cells(cells)]).tolist())
+    control = re.compile("[\x01-\x1f]")
+    shaped = [
+        i for i, c in enumerate(cells) if c.isascii() and not control.search(c) and ad._canonical(c)
+    ]
+    assert found == shaped and len(found) > 1000
 
 
 def test_the_per_cell_quick_path_refuses_a_space_before_the_state_comma() -> None:

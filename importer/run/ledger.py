@@ -23,7 +23,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from importer.errors import RunError
-from importer.run.destination import SANDBOX, Destination
+from importer.run.destination import SANDBOX, Destination, endpoint_parts
 
 LEDGER_NAME = "ledger.sqlite3"
 APP_FOLDER = "enerflo-import"
@@ -90,7 +90,8 @@ class Place(NamedTuple):
 
     @property
     def base_url(self) -> str:
-        return self.endpoint.split("/api/v1/", 1)[0]
+        parts = endpoint_parts(self.endpoint)
+        return parts[0] if parts else self.endpoint
 
     @property
     def is_local(self) -> bool:

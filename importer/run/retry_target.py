@@ -18,6 +18,7 @@ from importer.run.destination import (
     connection_for,
     endpoint_parts,
 )
+from importer.run.outfile import journal_path
 from importer.run.retry_plan import RetryPlan
 from importer.run.sending import (
     accepted_entries,
@@ -63,7 +64,7 @@ def retry_connection(
 def _unrecorded(workbook: ResultsWorkbook) -> BadInputError:
     """Accepted rows, but nothing says where: their lead ids may belong to a rehearsal."""
     if workbook.facts.get("results_kind") == "csv":
-        journal = workbook.path.with_name(workbook.path.name + ".journal")
+        journal = journal_path(workbook.path)
         return BadInputError(
             f"{workbook.path}: has accepted rows, but nothing records where they were sent (a "
             f"CSV results file keeps that in its journal, {journal.name}, which is not beside it)",

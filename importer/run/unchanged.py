@@ -134,10 +134,6 @@ class RunLedger:
                 use.warn(exc, "every valid row is sent")
         return cls(use, store, Place.of(destination), file)
 
-    @property
-    def active(self) -> bool:
-        return self._ledger is not None
-
     def known(self) -> dict[str, LedgerEntry]:
         """What the run's destination accepted before; {} when the ledger fails."""
         if self._ledger is None:

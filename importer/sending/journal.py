@@ -244,7 +244,7 @@ class _LaterSync:
     wait for the next commit: a run waiting minutes on retries, a rate limit or a slow
     answer still has its rows on the disk SYNC_EVERY_SECONDS after the last sync.
 
-    One thread, started on the first row left unsynced and idle while none is. It never
+    A `threading.Timer`, set by the first row left unsynced (at most one a second), never
     touches the SQLite connection (that stays the recording thread's): it fsyncs the WAL
     file, which is what a synchronous=FULL commit does in WAL mode. A frame half-written
     meanwhile is past the last commit the WAL records, which SQLite's recovery ignores.
@@ -252,48 +252,26 @@ class _LaterSync:
 
     def __init__(self, wal: Path) -> None:
         self._wal = wal
-        self._cond = threading.Condition()
-        self._due: float | None = None  # when to sync (None: nothing waits for a sync)
-        self._thread: threading.Thread | None = None
-        self._stopped = False
+        self._timer: threading.Timer | None = None
 
     def due(self, when: float) -> None:
         """A row was committed without a sync: sync at `when` unless cancelled first."""
-        with self._cond:
-            if self._due is not None or self._stopped:
-                return  # an earlier unsynced row already set the time
-            self._due = when
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="enerflo-import journal sync", daemon=True
-                )
-                self._thread.start()
-            self._cond.notify()
+        if self._timer is not None and self._timer.is_alive():
+            return  # an earlier unsynced row already set the time
+        self._timer = threading.Timer(max(0.0, when - time.monotonic()), _sync_file, [self._wal])
+        self._timer.name, self._timer.daemon = "enerflo-import journal sync", True
+        self._timer.start()
 
     def cancel(self) -> None:
-        """A commit synced the disk: nothing waits (the thread sees it when it wakes)."""
-        with self._cond:
-            self._due = None
+        """A commit synced the disk: nothing waits."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None  # the next unsynced row sets a new one
 
     def stop(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify()
-        if self._thread is not None:
-            self._thread.join()
-
-    def _run(self) -> None:
-        with self._cond:
-            while not self._stopped:
-                if self._due is None:
-                    self._cond.wait()
-                    continue
-                left = self._due - time.monotonic()
-                if left > 0:
-                    self._cond.wait(left)
-                    continue
-                self._due = None
-                _sync_file(self._wal)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer.join()
 
 
 def _sync_file(path: Path) -> None:

@@ -359,7 +359,6 @@ def _report_zip_place(
     zips: pd.Series,
     states: pd.Series | None,
     skip: np.ndarray,
-    **quoted: pd.Series,
 ) -> None:
     """zip_unknown_prefix and zip_state_mismatch for valid zips (of a column or addresses)."""
     valid_zip, known, elsewhere_mask = zip_places(zips, states)

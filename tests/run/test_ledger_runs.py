@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from importer.run.ledger import Ledger, Place
+from importer.run.ledger import Ledger
 from importer.sandbox import running_sandbox
 from tests.conftest import HEADER, MAPPING, lead_row, write_leads_csv
 from tests.helpers import (
@@ -336,12 +336,20 @@ def test_the_ledger_holds_hashes_never_the_key_or_lead_values(lists, real, ledge
     source_a, _, mapping = lists
     send(source_a, mapping, real)
     raw = b"".join(path.read_bytes() for path in ledger_home.iterdir())
-    for secret in (SAMPLE_KEY, "lead7@example.com", "First7", "Last7", "7 N Main St", "555-0007"):
+    for secret in (
+        SAMPLE_KEY,
+        "lead7@example.com",
+        "First7",
+        "Last7",
+        "7 N Main St",
+        "555-0007",
+        "8015550007",
+    ):
         assert secret.encode() not in raw, secret
     with Ledger.open(ledger_home / "ledger.sqlite3", write=False) as ledger:
         [place] = [contents.place for contents in ledger.contents()]
         entry = ledger.known(place)["L0007"]
-    assert place == Place(f"{real.base_url}/api/v1/partner/action/lead/add", place[1])
+    assert place.endpoint == f"{real.base_url}/api/v1/partner/action/lead/add"
     assert place.key_fingerprint.startswith("k") and SAMPLE_KEY not in place.key_fingerprint
     assert (entry.file, entry.row, len(entry.fingerprint)) == ("leads-week46.csv", 9, 32)
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 import importer
-
-ACCEPTED = ("created", "updated")
+from tests.helpers import assert_sent_as_validated
 
 CHOICES: dict[str, list[str]] = {
     "Ignore": ["", "1", "0", "yes", "TRUE", "maybe"],
@@ -79,12 +78,4 @@ def test_every_generated_row_validate_calls_valid_is_accepted(
     checked = importer.validate(source, mapping, out=tmp_path / "validate.csv")
     status = checked.results["import_status"]
     assert 0 < int((status == "valid").sum()) < len(status), "the mix must have both verdicts"
-    sent = importer.send(
-        source, mapping, base_url=sandbox.base_url, api_key=sandbox.api_key,
-        out=tmp_path / "send.csv", rate_limit=0,
-    )  # fmt: skip
-    outcome = sent.results["import_status"]
-    was_valid = status == "valid"
-    refused = sent.results.loc[was_valid & ~outcome.isin(ACCEPTED), "import_message"]
-    assert refused.to_dict() == {}, "validate called these rows valid; the sandbox refused them"
-    assert (outcome == "invalid").equals(~was_valid)
+    assert_sent_as_validated(sandbox, source, mapping, checked)
