@@ -34,6 +34,7 @@ from importer.run.lifecycle import (
     reconcile,
     recorded_source,
     refuse_replacing_sent_rows,
+    rehearsed_before,
     results_content,
     retry_files_folder,
     run_identity,
@@ -158,9 +159,6 @@ def send(
     connection = connection_for(api_key, base_url, partner, sandbox)
     rehearsal = connection.destination.is_sandbox
     target = Path(out) if out is not None else default_out(source, rehearsal)
-    # The embedded sandbox starts empty on every run: a rehearsal has nothing to resume,
-    # and claiming rows a sandbox that no longer runs accepted would not be true.
-    fresh = fresh or rehearsal
     column_mapping = load_mapping(Path(mapping))
     source_sheet = read_source(source, sheet, column_mapping, encoding)
     prepared = prepare_rows(source_sheet, column_mapping, files_folder(files_dir, source))
@@ -171,6 +169,10 @@ def send(
         OutLock(target, "send"),
         RunLedger.open(ledger, connection.destination, source.name) as known,
     ):
+        # The embedded sandbox starts empty on every run: a rehearsal has nothing to resume,
+        # and claiming rows a sandbox that no longer runs accepted would not be true. It
+        # starts over on an earlier rehearsal's files only: a real send's stay refused.
+        fresh = fresh or (rehearsal and rehearsed_before(target))
         check_send_target(target, fresh)
         identity = {
             **run_identity(source_sheet, column_mapping),

@@ -234,6 +234,12 @@ def destination_identity(connection: Connection) -> dict[str, str]:
     return {"destination": destination.endpoint, "key_fingerprint": destination.key_fingerprint}
 
 
+def rehearsed_before(target: Path) -> bool:
+    """True when the journal beside `target` is an earlier rehearsal's."""
+    identity, _ = Journal.peek(journal_path(target))
+    return identity.get("destination") == SANDBOX
+
+
 def check_send_target(target: Path, fresh: bool) -> None:
     """A send may resume its own journal; it never replaces results it cannot resume."""
     if fresh:

@@ -124,7 +124,8 @@ def _drop_country(line: str) -> tuple[str, str]:
             return line, country
     words = line.split()
     for count in (1, 2, 3, 4):  # "USA", "United States", "United States of America"
-        if count < len(words) and country_of(" ".join(words[-count:])) == "US":
+        tail = " ".join(words[-count:])
+        if count < len(words) and country_of(tail) == "US" and not _is_state_word(tail):
             return " ".join(words[:-count]).rstrip(" ,"), ""  # the line is single-spaced
     return line, ""
 
@@ -198,10 +199,11 @@ def _state_at_end(text: str, strict: bool) -> tuple[str, str, tuple[str, str] | 
     """
     head, comma, last = text.rpartition(",")
     words = last.split()
+    before = f"{head}, " if comma else ""  # "12 Elm St, Provo UT" keeps its ", "
     for count in range(min(len(words), _LONGEST_NAME), 0, -1):
         word = " ".join(words[-count:])
         whole_part = count == len(words)
-        rest = (head if whole_part else f"{head}{comma}{' '.join(words[:-count])}").rstrip(" ,")
+        rest = (head if whole_part else before + " ".join(words[:-count])).rstrip(" ,")
         key = _letters_key(word)
         if count > 1 or len(key) > 2:
             code = _STATE_NAME_KEYS.get(key) or _OTHER_NAME_KEYS.get(key)

@@ -72,8 +72,10 @@ def test_the_readme_workflow_rehearsal_then_real_send_sends_every_row(workdir, r
         (["--sandbox"], ["--base-url", "{real}"], "the embedded sandbox (a rehearsal)"),
         (["--base-url", "{real}"], ["--base-url", "{real}", "--partner", "acme"], "/partner/"),
         (["--base-url", "{real}"], ["--base-url", "{other}"], "{real}"),
+        # a rehearsal starts over on its own files only: a real send's are never replaced
+        (["--base-url", "{real}"], ["--sandbox"], "{real}"),
     ],
-    ids=["rehearsal-then-real", "another-partner", "another-base-url"],
+    ids=["rehearsal-then-real", "another-partner", "another-base-url", "real-then-rehearsal"],
 )
 def test_a_journal_of_another_destination_is_refused_naming_both(
     workdir, real, first: list[str], second: list[str], named: str

@@ -43,6 +43,12 @@ def _validate(*addresses: str, **more: list[str]):
             "2 Bay Rd, Charlotte Amalie, VI 00802",
         ),
         ("1 Elm St,  Provo ,UT   84601", "1 Elm St, Provo, UT 84601"),
+        # a state with no comma before it keeps the comma before the city
+        ("1 Elm St, Provo UT 84601", "1 Elm St, Provo, UT 84601"),
+        # a territory's name ends the address, not a "US" country tail to drop
+        ("12 Calle Sol, San Juan Puerto Rico 00901", "12 Calle Sol, San Juan, PR 00901"),
+        ("12 Calle Sol, San Juan Puerto Rico", "12 Calle Sol, San Juan, PR"),
+        ("5 Marine Dr, Hagatna Guam", "5 Marine Dr, Hagatna, GU"),
     ],
 )
 def test_valid_addresses_are_sent_normalized(typed: str, sent: str) -> None:
